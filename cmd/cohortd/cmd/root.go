@@ -70,7 +70,9 @@ func NewRootCmd() *cobra.Command {
 	initRootCmd(rootCmd, tempApp)
 
 	autoCliOpts := tempApp.AutoCliOpts()
-	autoCliOpts.ClientCtx, _ = config.ReadFromClientConfig(initClientCtx)
+	// Commands read client.toml of the --home they run with, in
+	// PersistentPreRunE; reading one here would pin ~/.cohortd's.
+	autoCliOpts.ClientCtx = initClientCtx
 	if err := autoCliOpts.EnhanceRootCommand(rootCmd); err != nil {
 		panic(err)
 	}

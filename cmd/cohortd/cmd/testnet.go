@@ -12,6 +12,7 @@ import (
 	"time"
 
 	cmtcfg "github.com/cometbft/cometbft/config"
+	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/cobra"
 
@@ -191,8 +192,8 @@ func initTestnetFiles(cmd *cobra.Command, clientCtx client.Context, mbm module.B
 	if o.voteExtHeight < 0 {
 		return fmt.Errorf("--%s: must not be negative", flagVoteExtHeight)
 	}
-	if _, err := os.Stat(o.outputDir); err == nil {
-		return fmt.Errorf("%s exists: remove it or choose another --%s", o.outputDir, flagOutputDir)
+	if _, err := os.Stat(filepath.Join(o.outputDir, "gentxs")); err == nil {
+		return fmt.Errorf("%s already holds a network: remove it or choose another --%s", o.outputDir, flagOutputDir)
 	}
 
 	// Validators beyond those listed get an account each, funded like the
@@ -467,7 +468,9 @@ func buildGenesis(clientCtx client.Context, mbm module.BasicManager, chain *chai
 		return nil, err
 	}
 	g := genutiltypes.NewAppGenesisWithVersion(chainID, appState)
-	g.Consensus.Params.ABCI.VoteExtensionsEnableHeight = voteExtHeight
+	params := cmttypes.DefaultConsensusParams()
+	params.ABCI.VoteExtensionsEnableHeight = voteExtHeight
+	g.Consensus = &genutiltypes.ConsensusGenesis{Params: params}
 	if err := applyGenesisOverrides(g, chain.Genesis); err != nil {
 		return nil, err
 	}
