@@ -1,0 +1,130 @@
+// Package testutil holds fixtures shared by Cohort's tests: single apps
+// driven block by block, and in-process multi-validator networks.
+package testutil
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
+	cmttypes "github.com/cometbft/cometbft/types"
+	dbm "github.com/cosmos/cosmos-db"
+	"github.com/stretchr/testify/require"
+
+	"cosmossdk.io/log/v2"
+	sdkmath "cosmossdk.io/math"
+
+	"github.com/cosmos/cosmos-sdk/baseapp"
+	"github.com/cosmos/cosmos-sdk/crypto/keys/secp256k1"
+	simtestutil "github.com/cosmos/cosmos-sdk/testutil/sims"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
+	banktypes "github.com/cosmos/cosmos-sdk/x/bank/types"
+	slashingtypes "github.com/cosmos/cosmos-sdk/x/slashing/types"
+
+	"github.com/cohortchain/cohort/app"
+)
+
+// ChainID is the chain id of test apps.
+const ChainID = "cohort-test-1"
+
+// GenesisTime is the time of block 1 of a test app; block h is h seconds later.
+var GenesisTime = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// Chain is one app driven block by block, with the validator set it was
+// started with (one validator unless the test says otherwise).
+type Chain struct {
+	App     *app.App
+	DB      dbm.DB
+	ValSet  *cmttypes.ValidatorSet
+	Funded  sdk.AccAddress
+	FundKey *secp256k1.PrivKey
+}
+
+// NewApp returns an app over db with a fresh home directory.
+func NewApp(t testing.TB, db dbm.DB, opts app.Options) *app.App {
+	t.Helper()
+	return app.New(log.NewNopLogger(), db, true, simtestutil.NewAppOptionsWithFlagHome(t.TempDir()), opts, baseapp.SetChainID(ChainID))
+}
+
+// NewChain starts an app from a genesis with one validator and one funded
+// account, runs InitChain, and returns it before block 1.
+func NewChain(t testing.TB) *Chain {
+	t.Helper()
+	db := dbm.NewMemDB()
+	a := NewApp(t, db, app.Options{})
+	valSet, err := simtestutil.CreateRandomValidatorSet()
+	require.NoError(t, err)
+
+	key := secp256k1.GenPrivKey()
+	addr := sdk.AccAddress(key.PubKey().Address())
+	acc := authtypes.NewBaseAccount(addr, key.PubKey(), 0, 0)
+	balance := banktypes.Balance{Address: addr.String(), Coins: sdk.NewCoins(sdk.NewCoin(app.BaseDenom, sdkmath.NewInt(1_000_000_000_000)))}
+	state, err := simtestutil.GenesisStateWithValSet(a.AppCodec(), a.DefaultGenesis(), valSet, []authtypes.GenesisAccount{acc}, balance)
+	require.NoError(t, err)
+	// Validators created in genesis state (not by gentx) need signing infos
+	// for the slashing module to track their liveness.
+	var slashingGen slashingtypes.GenesisState
+	a.AppCodec().MustUnmarshalJSON(state[slashingtypes.ModuleName], &slashingGen)
+	for _, v := range valSet.Validators {
+		consAddr := sdk.ConsAddress(v.Address)
+		slashingGen.SigningInfos = append(slashingGen.SigningInfos, slashingtypes.SigningInfo{
+			Address:              consAddr.String(),
+			ValidatorSigningInfo: slashingtypes.NewValidatorSigningInfo(consAddr, 0, 0, time.Unix(0, 0).UTC(), false, 0),
+		})
+	}
+	state[slashingtypes.ModuleName] = a.AppCodec().MustMarshalJSON(&slashingGen)
+	stateBytes, err := json.Marshal(state)
+	require.NoError(t, err)
+
+	_, err = a.InitChain(&abci.RequestInitChain{
+		ChainId:         ChainID,
+		Time:            GenesisTime,
+		InitialHeight:   1,
+		ConsensusParams: simtestutil.DefaultConsensusParams,
+		Validators:      validatorUpdates(valSet),
+		AppStateBytes:   stateBytes,
+	})
+	require.NoError(t, err)
+	return &Chain{App: a, DB: db, ValSet: valSet, Funded: addr, FundKey: key}
+}
+
+func validatorUpdates(valSet *cmttypes.ValidatorSet) []abci.ValidatorUpdate {
+	updates := make([]abci.ValidatorUpdate, len(valSet.Validators))
+	for i, v := range valSet.Validators {
+		updates[i] = abci.UpdateValidator(v.PubKey.Bytes(), v.VotingPower, v.PubKey.Type())
+	}
+	return updates
+}
+
+// LastCommit is the commit info of a block that every validator signed.
+func LastCommit(valSet *cmttypes.ValidatorSet) abci.CommitInfo {
+	votes := make([]abci.VoteInfo, len(valSet.Validators))
+	for i, v := range valSet.Validators {
+		votes[i] = abci.VoteInfo{Validator: abci.Validator{Address: v.Address, Power: v.VotingPower}, BlockIdFlag: cmtproto.BlockIDFlagCommit}
+	}
+	return abci.CommitInfo{Votes: votes}
+}
+
+// FinalizeAndCommit runs block height with txs and commits it; it returns
+// the app hash.
+func FinalizeAndCommit(t testing.TB, a *app.App, valSet *cmttypes.ValidatorSet, height int64, txs ...[]byte) []byte {
+	t.Helper()
+	res, err := a.FinalizeBlock(&abci.RequestFinalizeBlock{
+		Height:             height,
+		Time:               GenesisTime.Add(time.Duration(height) * time.Second),
+		Txs:                txs,
+		DecidedLastCommit:  LastCommit(valSet),
+		ProposerAddress:    valSet.Validators[0].Address,
+		NextValidatorsHash: valSet.Hash(),
+	})
+	require.NoError(t, err)
+	for i, r := range res.TxResults {
+		require.Zerof(t, r.Code, "tx %d of block %d: %s", i, height, r.Log)
+	}
+	_, err = a.Commit()
+	require.NoError(t, err)
+	return res.AppHash
+}
