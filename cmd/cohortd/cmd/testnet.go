@@ -45,6 +45,7 @@ const (
 	flagVoteExtHeight  = "vote-extensions-height"
 	flagTimeoutCommit  = "timeout-commit"
 	flagSidecarAddress = "sidecar-address"
+	flagPortOffset     = "port-offset"
 )
 
 // Ports of validator i on loopback are the base ports plus i times the step.
@@ -60,13 +61,14 @@ const (
 type NodePorts struct{ P2P, RPC, API, GRPC int }
 
 // PortsOf returns the ports of validator i: node0 has the well-known ports
-// (RPC 26657, REST 1317, gRPC 9090), node i the same plus an offset.
-func PortsOf(i int) NodePorts {
+// (RPC 26657, REST 1317, gRPC 9090), node i the same plus an offset; offset
+// shifts every port, so that two networks can run side by side.
+func PortsOf(i, offset int) NodePorts {
 	return NodePorts{
-		P2P:  baseP2PPort + rpcPortStep*i,
-		RPC:  baseRPCPort + rpcPortStep*i,
-		API:  baseAPIPort + i,
-		GRPC: baseGRPCPort + 2*i,
+		P2P:  offset + baseP2PPort + rpcPortStep*i,
+		RPC:  offset + baseRPCPort + rpcPortStep*i,
+		API:  offset + baseAPIPort + i,
+		GRPC: offset + baseGRPCPort + 2*i,
 	}
 }
 
@@ -94,7 +96,8 @@ With --config, the accounts, validators and genesis overrides come from that fil
 each with the stake of the last listed one. The keys of every account are in
 node0's keyring (backend "test").
 
-Node i listens on RPC 26657+10i, P2P 26656+10i, REST 1317+i and gRPC 9090+2i.`,
+Node i listens on RPC 26657+10i, P2P 26656+10i, REST 1317+i and gRPC 9090+2i,
+each plus --port-offset.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			clientCtx, err := client.GetClientQueryContext(cmd)
@@ -109,6 +112,7 @@ Node i listens on RPC 26657+10i, P2P 26656+10i, REST 1317+i and gRPC 9090+2i.`,
 			o.voteExtHeight, _ = cmd.Flags().GetInt64(flagVoteExtHeight)
 			o.timeoutCommit, _ = cmd.Flags().GetDuration(flagTimeoutCommit)
 			o.sidecar, _ = cmd.Flags().GetString(flagSidecarAddress)
+			o.portOffset, _ = cmd.Flags().GetInt(flagPortOffset)
 			return initTestnetFiles(cmd, clientCtx, mbm, o)
 		},
 	}
@@ -119,6 +123,7 @@ Node i listens on RPC 26657+10i, P2P 26656+10i, REST 1317+i and gRPC 9090+2i.`,
 	cmd.Flags().Int64(flagVoteExtHeight, 2, "height from which vote extensions are on (0: off)")
 	cmd.Flags().Duration(flagTimeoutCommit, time.Second, "CometBFT timeout_commit: the pause between blocks")
 	cmd.Flags().String(flagSidecarAddress, "", "sidecar URL for every node's app.toml (empty: no sidecar)")
+	cmd.Flags().Int(flagPortOffset, 0, "added to every port, to run beside another network")
 	return cmd
 }
 
@@ -130,6 +135,7 @@ type testnetOptions struct {
 	voteExtHeight int64
 	timeoutCommit time.Duration
 	sidecar       string
+	portOffset    int
 }
 
 // defaultChainConfig is the description used without --config: funded
@@ -247,7 +253,7 @@ func initTestnetFiles(cmd *cobra.Command, clientCtx client.Context, mbm module.B
 		pv := &plannedValidator{
 			name: v.Name, stake: v.Stake, app: v.App, config: v.Config,
 			home:  filepath.Join(outDir, fmt.Sprintf("node%d", i)),
-			ports: PortsOf(i),
+			ports: PortsOf(i, o.portOffset),
 		}
 		if err := writeNodeConfigs(pv, chainID, o); err != nil {
 			return fmt.Errorf("node%d: %w", i, err)
