@@ -49,12 +49,23 @@ func NewApp(t testing.TB, db dbm.DB, opts app.Options) *app.App {
 	return app.New(log.NewNopLogger(), db, true, simtestutil.NewAppOptionsWithFlagHome(t.TempDir()), opts, baseapp.SetChainID(ChainID))
 }
 
+// ChainOptions change what NewChainWith starts.
+type ChainOptions struct {
+	// App are the app's options (attestation source and handlers).
+	App app.Options
+	// VoteExtensionsFrom is the genesis vote_extensions_enable_height (0: off).
+	VoteExtensionsFrom int64
+}
+
 // NewChain starts an app from a genesis with one validator and one funded
 // account, runs InitChain, and returns it before block 1.
-func NewChain(t testing.TB) *Chain {
+func NewChain(t testing.TB) *Chain { return NewChainWith(t, ChainOptions{}) }
+
+// NewChainWith is NewChain with options.
+func NewChainWith(t testing.TB, opts ChainOptions) *Chain {
 	t.Helper()
 	db := dbm.NewMemDB()
-	a := NewApp(t, db, app.Options{})
+	a := NewApp(t, db, opts.App)
 	valSet, err := simtestutil.CreateRandomValidatorSet()
 	require.NoError(t, err)
 
@@ -79,11 +90,13 @@ func NewChain(t testing.TB) *Chain {
 	stateBytes, err := json.Marshal(state)
 	require.NoError(t, err)
 
+	params := *simtestutil.DefaultConsensusParams
+	params.Abci = &cmtproto.ABCIParams{VoteExtensionsEnableHeight: opts.VoteExtensionsFrom}
 	_, err = a.InitChain(&abci.RequestInitChain{
 		ChainId:         ChainID,
 		Time:            GenesisTime,
 		InitialHeight:   1,
-		ConsensusParams: simtestutil.DefaultConsensusParams,
+		ConsensusParams: &params,
 		Validators:      validatorUpdates(valSet),
 		AppStateBytes:   stateBytes,
 	})
@@ -109,8 +122,20 @@ func LastCommit(valSet *cmttypes.ValidatorSet) abci.CommitInfo {
 }
 
 // FinalizeAndCommit runs block height with txs and commits it; it returns
-// the app hash.
+// the app hash. Every tx must succeed.
 func FinalizeAndCommit(t testing.TB, a *app.App, valSet *cmttypes.ValidatorSet, height int64, txs ...[]byte) []byte {
+	t.Helper()
+	res := Finalize(t, a, valSet, height, txs...)
+	for i, r := range res.TxResults {
+		require.Zerof(t, r.Code, "tx %d of block %d: %s", i, height, r.Log)
+	}
+	_, err := a.Commit()
+	require.NoError(t, err)
+	return res.AppHash
+}
+
+// Finalize runs block height with txs, without committing it.
+func Finalize(t testing.TB, a *app.App, valSet *cmttypes.ValidatorSet, height int64, txs ...[]byte) *abci.ResponseFinalizeBlock {
 	t.Helper()
 	res, err := a.FinalizeBlock(&abci.RequestFinalizeBlock{
 		Height:             height,
@@ -121,10 +146,5 @@ func FinalizeAndCommit(t testing.TB, a *app.App, valSet *cmttypes.ValidatorSet, 
 		NextValidatorsHash: valSet.Hash(),
 	})
 	require.NoError(t, err)
-	for i, r := range res.TxResults {
-		require.Zerof(t, r.Code, "tx %d of block %d: %s", i, height, r.Log)
-	}
-	_, err = a.Commit()
-	require.NoError(t, err)
-	return res.AppHash
+	return res
 }
