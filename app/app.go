@@ -169,7 +169,9 @@ func New(
 	enc := MakeEncodingConfig()
 	appCodec, legacyAmino, interfaceRegistry, txConfig := enc.Codec, enc.Amino, enc.InterfaceRegistry, enc.TxConfig
 
-	bApp := baseapp.NewBaseApp(AppName, logger, withEmptyValues(db), txConfig.TxDecoder(), baseAppOptions...)
+	// The decoder knows the extended-commit carrier (see voteext.WrapTxDecoder).
+	txDecoder := voteext.WrapTxDecoder(txConfig.TxDecoder())
+	bApp := baseapp.NewBaseApp(AppName, logger, withEmptyValues(db), txDecoder, baseAppOptions...)
 	bApp.SetVersion(version.Version)
 	bApp.SetInterfaceRegistry(interfaceRegistry)
 	bApp.SetTxEncoder(txConfig.TxEncoder())
@@ -185,7 +187,7 @@ func New(
 		stores = append(stores, k)
 	}
 	// block-executor = "sequential" | "block-stm" in app.toml.
-	blockexec.Apply(bApp, appOpts, stores, txConfig.TxDecoder(),
+	blockexec.Apply(bApp, appOpts, stores, txDecoder,
 		func(storetypes.MultiStore) string { return BaseDenom },
 	)
 	if err := bApp.RegisterStreamingServices(appOpts, keys); err != nil {

@@ -17,6 +17,7 @@ import (
 	sdkmath "cosmossdk.io/math"
 
 	"github.com/cosmos/cosmos-sdk/baseapp"
+	"github.com/cosmos/cosmos-sdk/client/flags"
 	"github.com/cosmos/cosmos-sdk/crypto/keys/secp256k1"
 	simtestutil "github.com/cosmos/cosmos-sdk/testutil/sims"
 	sdk "github.com/cosmos/cosmos-sdk/types"
@@ -45,8 +46,16 @@ type Chain struct {
 
 // NewApp returns an app over db with a fresh home directory.
 func NewApp(t testing.TB, db dbm.DB, opts app.Options) *app.App {
+	return newApp(t, db, opts, nil)
+}
+
+func newApp(t testing.TB, db dbm.DB, opts app.Options, appConfig map[string]any) *app.App {
 	t.Helper()
-	return app.New(log.NewNopLogger(), db, true, simtestutil.NewAppOptionsWithFlagHome(t.TempDir()), opts, baseapp.SetChainID(ChainID))
+	appOpts := simtestutil.AppOptionsMap{flags.FlagHome: t.TempDir()}
+	for k, v := range appConfig {
+		appOpts[k] = v
+	}
+	return app.New(log.NewNopLogger(), db, true, appOpts, opts, baseapp.SetChainID(ChainID))
 }
 
 // ChainOptions change what NewChainWith starts.
@@ -55,6 +64,12 @@ type ChainOptions struct {
 	App app.Options
 	// VoteExtensionsFrom is the genesis vote_extensions_enable_height (0: off).
 	VoteExtensionsFrom int64
+	// AppConfig are app.toml settings, e.g. {"block-executor": "block-stm"}.
+	AppConfig map[string]any
+	// ValSet and FundKey fix the genesis validators and funded account, so
+	// that two chains can start from the same genesis; random when nil.
+	ValSet  *cmttypes.ValidatorSet
+	FundKey *secp256k1.PrivKey
 }
 
 // NewChain starts an app from a genesis with one validator and one funded
@@ -65,11 +80,16 @@ func NewChain(t testing.TB) *Chain { return NewChainWith(t, ChainOptions{}) }
 func NewChainWith(t testing.TB, opts ChainOptions) *Chain {
 	t.Helper()
 	db := dbm.NewMemDB()
-	a := NewApp(t, db, opts.App)
-	valSet, err := simtestutil.CreateRandomValidatorSet()
-	require.NoError(t, err)
-
-	key := secp256k1.GenPrivKey()
+	a := newApp(t, db, opts.App, opts.AppConfig)
+	valSet, key := opts.ValSet, opts.FundKey
+	if valSet == nil {
+		var err error
+		valSet, err = simtestutil.CreateRandomValidatorSet()
+		require.NoError(t, err)
+	}
+	if key == nil {
+		key = secp256k1.GenPrivKey()
+	}
 	addr := sdk.AccAddress(key.PubKey().Address())
 	acc := authtypes.NewBaseAccount(addr, key.PubKey(), 0, 0)
 	balance := banktypes.Balance{Address: addr.String(), Coins: sdk.NewCoins(sdk.NewCoin(app.BaseDenom, sdkmath.NewInt(1_000_000_000_000)))}
