@@ -31,7 +31,7 @@ func (app *App) setVoteExtensionHandlers(logger log.Logger, appOpts servertypes.
 	app.SetVerifyVoteExtensionHandler(ext.VerifyVoteExtension())
 
 	dflt := baseapp.NewDefaultProposalHandler(app.Mempool(), app)
-	prop := voteext.NewProposalHandler(app.StakingKeeper, dflt.PrepareProposalHandler(), dflt.ProcessProposalHandler())
+	prop := voteext.NewProposalHandler(app.StakingKeeper, app.TxDecode, dflt.PrepareProposalHandler(), dflt.ProcessProposalHandler())
 	app.SetPrepareProposal(prop.PrepareProposal())
 	app.SetProcessProposal(prop.ProcessProposal())
 

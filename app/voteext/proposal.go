@@ -52,17 +52,18 @@ func ExtensionsInBlock(ctx sdk.Context, height int64) bool {
 }
 
 // ProposalHandler wraps the app's proposal handlers so that blocks carry
-// the extended commit they are built on.
+// the extended commit they are built on, and only transactions that decode.
 type ProposalHandler struct {
-	valStore baseapp.ValidatorStore
-	prepare  sdk.PrepareProposalHandler
-	process  sdk.ProcessProposalHandler
+	valStore  baseapp.ValidatorStore
+	txDecoder sdk.TxDecoder
+	prepare   sdk.PrepareProposalHandler
+	process   sdk.ProcessProposalHandler
 }
 
 // NewProposalHandler wraps prepare and process, the handlers that deal with
-// the block's ordinary transactions.
-func NewProposalHandler(valStore baseapp.ValidatorStore, prepare sdk.PrepareProposalHandler, process sdk.ProcessProposalHandler) *ProposalHandler {
-	return &ProposalHandler{valStore: valStore, prepare: prepare, process: process}
+// the block's ordinary transactions; txDecoder is the app's.
+func NewProposalHandler(valStore baseapp.ValidatorStore, txDecoder sdk.TxDecoder, prepare sdk.PrepareProposalHandler, process sdk.ProcessProposalHandler) *ProposalHandler {
+	return &ProposalHandler{valStore: valStore, txDecoder: txDecoder, prepare: prepare, process: process}
 }
 
 // PrepareProposal puts the extended commit first, when extensions are on,
@@ -91,8 +92,12 @@ func (h *ProposalHandler) PrepareProposal() sdk.PrepareProposalHandler {
 }
 
 // ProcessProposal rejects a block whose first tx is not a valid extended
-// commit when one is due, or that carries one anywhere else; the remaining
-// transactions go to the wrapped handler.
+// commit when one is due, that carries one anywhere else, or that holds a
+// transaction that does not decode (an honest proposer only takes
+// transactions that passed CheckTx; and executors disagree on the gas of
+// an undecodable one, so accepting it could split validators that run
+// different executors). The remaining transactions go to the wrapped
+// handler.
 func (h *ProposalHandler) ProcessProposal() sdk.ProcessProposalHandler {
 	reject := &abci.ResponseProcessProposal{Status: abci.ResponseProcessProposal_REJECT}
 	return func(ctx sdk.Context, req *abci.RequestProcessProposal) (*abci.ResponseProcessProposal, error) {
@@ -114,6 +119,10 @@ func (h *ProposalHandler) ProcessProposal() sdk.ProcessProposalHandler {
 		}
 		for _, tx := range txs {
 			if IsInjectedTx(tx) {
+				return reject, nil
+			}
+			if _, err := h.txDecoder(tx); err != nil {
+				ctx.Logger().Info("proposal rejected: undecodable tx", "height", req.Height, "err", err)
 				return reject, nil
 			}
 		}

@@ -1,6 +1,7 @@
 package voteext_test
 
 import (
+	"errors"
 	"testing"
 
 	abci "github.com/cometbft/cometbft/abci/types"
@@ -35,7 +36,13 @@ type passthrough struct {
 }
 
 func (p *passthrough) handler() *voteext.ProposalHandler {
-	return voteext.NewProposalHandler(nil,
+	decode := func(bz []byte) (sdk.Tx, error) {
+		if string(bz) == "junk" {
+			return nil, errors.New("undecodable")
+		}
+		return nil, nil
+	}
+	return voteext.NewProposalHandler(nil, decode,
 		func(_ sdk.Context, req *abci.RequestPrepareProposal) (*abci.ResponsePrepareProposal, error) {
 			p.prepared = req
 			return &abci.ResponsePrepareProposal{Txs: req.Txs}, nil
@@ -81,6 +88,7 @@ func TestProcessProposalRejectsMisplacedCommits(t *testing.T) {
 		"due but first tx is junk":   {5, [][]byte{append(append([]byte{}, voteext.InjectedTxPrefix...), 0xff)}},
 		"not due but present":        {0, [][]byte{injected}},
 		"present after ordinary txs": {0, [][]byte{[]byte("tx"), injected}},
+		"undecodable tx":             {0, [][]byte{[]byte("tx"), []byte("junk")}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var p passthrough
