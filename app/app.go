@@ -9,6 +9,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	dbm "github.com/cosmos/cosmos-db"
@@ -85,6 +86,9 @@ import (
 	upgradetypes "github.com/cosmos/cosmos-sdk/x/upgrade/types"
 
 	"github.com/cohortchain/cohort/app/voteext"
+	"github.com/cohortchain/cohort/x/provider"
+	providerkeeper "github.com/cohortchain/cohort/x/provider/keeper"
+	providertypes "github.com/cohortchain/cohort/x/provider/types"
 )
 
 // DefaultNodeHome is where cohortd keeps its files unless told otherwise.
@@ -106,6 +110,7 @@ var maccPerms = map[string][]string{
 	stakingtypes.NotBondedPoolName:      {authtypes.Burner, authtypes.Staking},
 	stakingtypes.KeyRotationFeePoolName: {authtypes.Burner},
 	govtypes.ModuleName:                 {authtypes.Burner},
+	providertypes.ModuleName:            {authtypes.Burner},
 }
 
 var (
@@ -136,6 +141,7 @@ type App struct {
 	AuthzKeeper           authzkeeper.Keeper
 	EpochsKeeper          epochskeeper.Keeper
 	ConsensusParamsKeeper consensuskeeper.Keeper
+	ProviderKeeper        providerkeeper.Keeper
 
 	// VoteExtensions routes agreed sidecar attestations to the modules that
 	// asked for them. Modules register their kinds while the app is built.
@@ -180,7 +186,7 @@ func New(
 		authtypes.StoreKey, banktypes.StoreKey, stakingtypes.StoreKey, minttypes.StoreKey,
 		distrtypes.StoreKey, slashingtypes.StoreKey, govtypes.StoreKey, consensustypes.StoreKey,
 		upgradetypes.StoreKey, evidencetypes.StoreKey, feegrant.StoreKey, authzkeeper.StoreKey,
-		epochstypes.StoreKey,
+		epochstypes.StoreKey, providertypes.StoreKey,
 	)
 	stores := make([]storetypes.StoreKey, 0, len(keys))
 	for _, k := range keys {
@@ -257,8 +263,10 @@ func New(
 		appCodec, runtime.NewKVStoreService(keys[evidencetypes.StoreKey]), app.StakingKeeper, app.SlashingKeeper,
 		addrCodec, runtime.ProvideCometInfoService(),
 	)
+	app.ProviderKeeper = providerkeeper.NewKeeper(appCodec, runtime.NewKVStoreService(keys[providertypes.StoreKey]), app.AccountKeeper, app.BankKeeper, authority)
+
 	app.EpochsKeeper = epochskeeper.NewKeeper(runtime.NewKVStoreService(keys[epochstypes.StoreKey]), appCodec)
-	app.EpochsKeeper.SetHooks(epochstypes.NewMultiEpochHooks())
+	app.EpochsKeeper.SetHooks(epochstypes.NewMultiEpochHooks(app.ProviderKeeper))
 
 	app.ModuleManager = module.NewManager(
 		genutil.NewAppModule(app.AccountKeeper, app.StakingKeeper, app, txConfig),
@@ -275,6 +283,7 @@ func New(
 		authzmodule.NewAppModule(appCodec, app.AuthzKeeper, app.AccountKeeper, app.BankKeeper, interfaceRegistry),
 		consensus.NewAppModule(appCodec, app.ConsensusParamsKeeper),
 		epochs.NewAppModule(&app.EpochsKeeper),
+		provider.NewAppModule(appCodec, app.ProviderKeeper),
 	)
 	app.BasicModuleManager = module.NewBasicManagerFromManager(app.ModuleManager, map[string]module.AppModuleBasic{
 		genutiltypes.ModuleName: genutil.NewAppModuleBasic(genutiltypes.DefaultMessageValidator),
@@ -337,7 +346,7 @@ func setBlockOrder(mm *module.Manager) {
 		consensustypes.ModuleName, authtypes.ModuleName, banktypes.ModuleName, distrtypes.ModuleName,
 		stakingtypes.ModuleName, slashingtypes.ModuleName, govtypes.ModuleName, minttypes.ModuleName,
 		genutiltypes.ModuleName, evidencetypes.ModuleName, authz.ModuleName, feegrant.ModuleName,
-		upgradetypes.ModuleName, epochstypes.ModuleName,
+		upgradetypes.ModuleName, epochstypes.ModuleName, providertypes.ModuleName,
 	}
 	mm.SetOrderInitGenesis(genesisOrder...)
 	mm.SetOrderExportGenesis(genesisOrder...)
@@ -403,6 +412,13 @@ func (app *App) DefaultGenesis() map[string]json.RawMessage {
 
 // GetKey returns the store key of a module, for tests.
 func (app *App) GetKey(storeKey string) *storetypes.KVStoreKey { return app.keys[storeKey] }
+
+// StoreKeyNames lists the names of every module store, sorted.
+func (app *App) StoreKeyNames() []string {
+	names := slices.Collect(maps.Keys(app.keys))
+	slices.Sort(names)
+	return names
+}
 
 // AutoCliOpts returns what AutoCLI needs to build every module's tx and
 // query commands.
