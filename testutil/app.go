@@ -168,3 +168,28 @@ func Finalize(t testing.TB, a *app.App, valSet *cmttypes.ValidatorSet, height in
 	require.NoError(t, err)
 	return res
 }
+
+// Context returns a context that writes straight to the chain's committed
+// store, for keeper tests that call messages and keepers directly. The
+// genesis state is committed with block 1 first, if no block ran yet.
+func (c *Chain) Context(t testing.TB) sdk.Context {
+	if c.App.LastBlockHeight() == 0 {
+		FinalizeAndCommit(t, c.App, c.ValSet, 1)
+	}
+	return c.App.NewUncachedContext(false, cmtproto.Header{ChainID: ChainID, Height: c.App.LastBlockHeight() + 1, Time: GenesisTime})
+}
+
+// Fund gives each address amount ucohort from the chain's funded account
+// and returns the addresses.
+func (c *Chain) Fund(t testing.TB, ctx sdk.Context, amount int64, addrs ...sdk.AccAddress) []sdk.AccAddress {
+	t.Helper()
+	for _, a := range addrs {
+		require.NoError(t, c.App.BankKeeper.SendCoins(ctx, c.Funded, a, sdk.NewCoins(sdk.NewInt64Coin(app.BaseDenom, amount))))
+	}
+	return addrs
+}
+
+// Addr returns a deterministic test address named name.
+func Addr(name string) sdk.AccAddress {
+	return sdk.AccAddress(secp256k1.GenPrivKeyFromSecret([]byte(name)).PubKey().Address())
+}
