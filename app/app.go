@@ -89,6 +89,9 @@ import (
 	"github.com/cohortchain/cohort/x/provider"
 	providerkeeper "github.com/cohortchain/cohort/x/provider/keeper"
 	providertypes "github.com/cohortchain/cohort/x/provider/types"
+	"github.com/cohortchain/cohort/x/reputation"
+	reputationkeeper "github.com/cohortchain/cohort/x/reputation/keeper"
+	reputationtypes "github.com/cohortchain/cohort/x/reputation/types"
 )
 
 // DefaultNodeHome is where cohortd keeps its files unless told otherwise.
@@ -142,6 +145,7 @@ type App struct {
 	EpochsKeeper          epochskeeper.Keeper
 	ConsensusParamsKeeper consensuskeeper.Keeper
 	ProviderKeeper        providerkeeper.Keeper
+	ReputationKeeper      reputationkeeper.Keeper
 
 	// VoteExtensions routes agreed sidecar attestations to the modules that
 	// asked for them. Modules register their kinds while the app is built.
@@ -186,7 +190,7 @@ func New(
 		authtypes.StoreKey, banktypes.StoreKey, stakingtypes.StoreKey, minttypes.StoreKey,
 		distrtypes.StoreKey, slashingtypes.StoreKey, govtypes.StoreKey, consensustypes.StoreKey,
 		upgradetypes.StoreKey, evidencetypes.StoreKey, feegrant.StoreKey, authzkeeper.StoreKey,
-		epochstypes.StoreKey, providertypes.StoreKey,
+		epochstypes.StoreKey, providertypes.StoreKey, reputationtypes.StoreKey,
 	)
 	stores := make([]storetypes.StoreKey, 0, len(keys))
 	for _, k := range keys {
@@ -263,10 +267,14 @@ func New(
 		appCodec, runtime.NewKVStoreService(keys[evidencetypes.StoreKey]), app.StakingKeeper, app.SlashingKeeper,
 		addrCodec, runtime.ProvideCometInfoService(),
 	)
+	// Cohort's modules. Keepers are values: hooks are set before any copy
+	// of a keeper is handed to another module.
+	app.ReputationKeeper = reputationkeeper.NewKeeper(appCodec, runtime.NewKVStoreService(keys[reputationtypes.StoreKey]), addrCodec, authority)
 	app.ProviderKeeper = providerkeeper.NewKeeper(appCodec, runtime.NewKVStoreService(keys[providertypes.StoreKey]), app.AccountKeeper, app.BankKeeper, authority)
+	app.ProviderKeeper.SetHooks(app.ReputationKeeper.ProviderHooks())
 
 	app.EpochsKeeper = epochskeeper.NewKeeper(runtime.NewKVStoreService(keys[epochstypes.StoreKey]), appCodec)
-	app.EpochsKeeper.SetHooks(epochstypes.NewMultiEpochHooks(app.ProviderKeeper))
+	app.EpochsKeeper.SetHooks(epochstypes.NewMultiEpochHooks(app.ProviderKeeper, app.ReputationKeeper))
 
 	app.ModuleManager = module.NewManager(
 		genutil.NewAppModule(app.AccountKeeper, app.StakingKeeper, app, txConfig),
@@ -284,6 +292,7 @@ func New(
 		consensus.NewAppModule(appCodec, app.ConsensusParamsKeeper),
 		epochs.NewAppModule(&app.EpochsKeeper),
 		provider.NewAppModule(appCodec, app.ProviderKeeper),
+		reputation.NewAppModule(appCodec, app.ReputationKeeper),
 	)
 	app.BasicModuleManager = module.NewBasicManagerFromManager(app.ModuleManager, map[string]module.AppModuleBasic{
 		genutiltypes.ModuleName: genutil.NewAppModuleBasic(genutiltypes.DefaultMessageValidator),
@@ -346,7 +355,7 @@ func setBlockOrder(mm *module.Manager) {
 		consensustypes.ModuleName, authtypes.ModuleName, banktypes.ModuleName, distrtypes.ModuleName,
 		stakingtypes.ModuleName, slashingtypes.ModuleName, govtypes.ModuleName, minttypes.ModuleName,
 		genutiltypes.ModuleName, evidencetypes.ModuleName, authz.ModuleName, feegrant.ModuleName,
-		upgradetypes.ModuleName, epochstypes.ModuleName, providertypes.ModuleName,
+		upgradetypes.ModuleName, epochstypes.ModuleName, providertypes.ModuleName, reputationtypes.ModuleName,
 	}
 	mm.SetOrderInitGenesis(genesisOrder...)
 	mm.SetOrderExportGenesis(genesisOrder...)

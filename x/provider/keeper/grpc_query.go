@@ -11,11 +11,9 @@ import (
 	sdk "github.com/cosmos/cosmos-sdk/types"
 	"github.com/cosmos/cosmos-sdk/types/query"
 
+	"github.com/cohortchain/cohort/internal/pagination"
 	"github.com/cohortchain/cohort/x/provider/types"
 )
-
-// MaxPageLimit caps the page size of every list query.
-const MaxPageLimit = 200
 
 type queryServer struct{ k Keeper }
 
@@ -23,23 +21,6 @@ type queryServer struct{ k Keeper }
 func NewQueryServer(k Keeper) types.QueryServer { return queryServer{k: k} }
 
 var _ types.QueryServer = queryServer{}
-
-// capPage bounds a page request's limit.
-func capPage(p *query.PageRequest) *query.PageRequest {
-	if p == nil {
-		return &query.PageRequest{Limit: query.DefaultLimit}
-	}
-	if p.Limit == 0 || p.Limit > MaxPageLimit {
-		c := *p
-		if c.Limit == 0 {
-			c.Limit = query.DefaultLimit
-		} else {
-			c.Limit = MaxPageLimit
-		}
-		return &c
-	}
-	return p
-}
 
 func (q queryServer) Params(ctx context.Context, _ *types.QueryParamsRequest) (*types.QueryParamsResponse, error) {
 	p, err := q.k.Params.Get(ctx)
@@ -68,7 +49,7 @@ func (q queryServer) Providers(ctx context.Context, req *types.QueryProvidersReq
 	if req == nil {
 		req = &types.QueryProvidersRequest{}
 	}
-	providers, page, err := query.CollectionFilteredPaginate(ctx, q.k.Providers, capPage(req.Pagination),
+	providers, page, err := query.CollectionFilteredPaginate(ctx, q.k.Providers, pagination.Cap(req.Pagination),
 		func(_ sdk.AccAddress, p types.Provider) (bool, error) {
 			return req.Status == types.STATUS_UNSPECIFIED || p.Status == req.Status, nil
 		},
@@ -88,7 +69,7 @@ func (q queryServer) Unbondings(ctx context.Context, req *types.QueryUnbondingsR
 	if err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "operator: %v", err)
 	}
-	out, page, err := query.CollectionPaginate(ctx, q.k.ByOperator, capPage(req.Pagination),
+	out, page, err := query.CollectionPaginate(ctx, q.k.ByOperator, pagination.Cap(req.Pagination),
 		func(key collections.Pair[sdk.AccAddress, uint64], _ collections.NoValue) (types.Unbonding, error) {
 			return q.k.Unbondings.Get(ctx, key.K2())
 		},
