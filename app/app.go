@@ -86,6 +86,9 @@ import (
 	upgradetypes "github.com/cosmos/cosmos-sdk/x/upgrade/types"
 
 	"github.com/cohortchain/cohort/app/voteext"
+	"github.com/cohortchain/cohort/x/market"
+	marketkeeper "github.com/cohortchain/cohort/x/market/keeper"
+	markettypes "github.com/cohortchain/cohort/x/market/types"
 	"github.com/cohortchain/cohort/x/provider"
 	providerkeeper "github.com/cohortchain/cohort/x/provider/keeper"
 	providertypes "github.com/cohortchain/cohort/x/provider/types"
@@ -114,6 +117,7 @@ var maccPerms = map[string][]string{
 	stakingtypes.KeyRotationFeePoolName: {authtypes.Burner},
 	govtypes.ModuleName:                 {authtypes.Burner},
 	providertypes.ModuleName:            {authtypes.Burner},
+	markettypes.ModuleName:              nil,
 }
 
 var (
@@ -146,6 +150,7 @@ type App struct {
 	ConsensusParamsKeeper consensuskeeper.Keeper
 	ProviderKeeper        providerkeeper.Keeper
 	ReputationKeeper      reputationkeeper.Keeper
+	MarketKeeper          marketkeeper.Keeper
 
 	// VoteExtensions routes agreed sidecar attestations to the modules that
 	// asked for them. Modules register their kinds while the app is built.
@@ -191,6 +196,7 @@ func New(
 		distrtypes.StoreKey, slashingtypes.StoreKey, govtypes.StoreKey, consensustypes.StoreKey,
 		upgradetypes.StoreKey, evidencetypes.StoreKey, feegrant.StoreKey, authzkeeper.StoreKey,
 		epochstypes.StoreKey, providertypes.StoreKey, reputationtypes.StoreKey,
+		markettypes.StoreKey,
 	)
 	stores := make([]storetypes.StoreKey, 0, len(keys))
 	for _, k := range keys {
@@ -272,6 +278,8 @@ func New(
 	app.ReputationKeeper = reputationkeeper.NewKeeper(appCodec, runtime.NewKVStoreService(keys[reputationtypes.StoreKey]), addrCodec, authority)
 	app.ProviderKeeper = providerkeeper.NewKeeper(appCodec, runtime.NewKVStoreService(keys[providertypes.StoreKey]), app.AccountKeeper, app.BankKeeper, authority)
 	app.ProviderKeeper.SetHooks(app.ReputationKeeper.ProviderHooks())
+	app.MarketKeeper = marketkeeper.NewKeeper(appCodec, runtime.NewKVStoreService(keys[markettypes.StoreKey]), app.AccountKeeper, app.BankKeeper,
+		app.ProviderKeeper, app.ReputationKeeper, authority)
 
 	app.EpochsKeeper = epochskeeper.NewKeeper(runtime.NewKVStoreService(keys[epochstypes.StoreKey]), appCodec)
 	app.EpochsKeeper.SetHooks(epochstypes.NewMultiEpochHooks(app.ProviderKeeper, app.ReputationKeeper))
@@ -293,6 +301,7 @@ func New(
 		epochs.NewAppModule(&app.EpochsKeeper),
 		provider.NewAppModule(appCodec, app.ProviderKeeper),
 		reputation.NewAppModule(appCodec, app.ReputationKeeper),
+		market.NewAppModule(appCodec, app.MarketKeeper),
 	)
 	app.BasicModuleManager = module.NewBasicManagerFromManager(app.ModuleManager, map[string]module.AppModuleBasic{
 		genutiltypes.ModuleName: genutil.NewAppModuleBasic(genutiltypes.DefaultMessageValidator),
@@ -348,6 +357,7 @@ func setBlockOrder(mm *module.Manager) {
 	)
 	mm.SetOrderEndBlockers(
 		banktypes.ModuleName, govtypes.ModuleName, stakingtypes.ModuleName, feegrant.ModuleName,
+		markettypes.ModuleName,
 	)
 	// genutil after staking (pools must exist) and after auth (its params);
 	// bank before staking so that bonded pool balances are known.
@@ -356,6 +366,7 @@ func setBlockOrder(mm *module.Manager) {
 		stakingtypes.ModuleName, slashingtypes.ModuleName, govtypes.ModuleName, minttypes.ModuleName,
 		genutiltypes.ModuleName, evidencetypes.ModuleName, authz.ModuleName, feegrant.ModuleName,
 		upgradetypes.ModuleName, epochstypes.ModuleName, providertypes.ModuleName, reputationtypes.ModuleName,
+		markettypes.ModuleName,
 	}
 	mm.SetOrderInitGenesis(genesisOrder...)
 	mm.SetOrderExportGenesis(genesisOrder...)

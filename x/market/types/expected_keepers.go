@@ -1,0 +1,41 @@
+package types
+
+import (
+	"context"
+
+	"cosmossdk.io/core/address"
+	sdkmath "cosmossdk.io/math"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	providertypes "github.com/cohortchain/cohort/x/provider/types"
+	reputationtypes "github.com/cohortchain/cohort/x/reputation/types"
+)
+
+// AccountKeeper is what the market needs of x/auth.
+type AccountKeeper interface {
+	AddressCodec() address.Codec
+	GetModuleAddress(name string) sdk.AccAddress
+}
+
+// BankKeeper is what the market needs of x/bank: escrow in and out of its
+// module account, and fees to the fee collector.
+type BankKeeper interface {
+	SendCoinsFromAccountToModule(ctx context.Context, sender sdk.AccAddress, recipientModule string, amt sdk.Coins) error
+	SendCoinsFromModuleToAccount(ctx context.Context, senderModule string, recipient sdk.AccAddress, amt sdk.Coins) error
+	SendCoinsFromModuleToModule(ctx context.Context, senderModule, recipientModule string, amt sdk.Coins) error
+	GetAllBalances(ctx context.Context, addr sdk.AccAddress) sdk.Coins
+}
+
+// ProviderKeeper is what the market needs of x/provider.
+type ProviderKeeper interface {
+	CanBid(ctx context.Context, operator sdk.AccAddress) error
+	GetProvider(ctx context.Context, operator sdk.AccAddress) (providertypes.Provider, error)
+	Slash(ctx context.Context, operator sdk.AccAddress, fraction sdkmath.LegacyDec, beneficiary sdk.AccAddress, reason string) (sdk.Coin, error)
+}
+
+// ReputationKeeper is what the market needs of x/reputation.
+type ReputationKeeper interface {
+	Score(ctx context.Context, operator sdk.AccAddress) (sdkmath.LegacyDec, error)
+	Record(ctx context.Context, operator sdk.AccAddress, outcome reputationtypes.Outcome) error
+}
