@@ -30,8 +30,8 @@ func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 			Service: types.Msg_serviceDesc.ServiceName,
 			RpcCommandOptions: []*autocliv1.RpcCommandOptions{
 				{RpcMethod: "CreateJob", Use: "create-job [kind] [spec-json] [units] [max-price] [budget] [deadline-blocks]",
-					Short:          "Open a job and escrow its budget (kind: JOB_KIND_TRAINING, JOB_KIND_INFERENCE, JOB_KIND_VERIFICATION)",
-					Example:        `cohortd tx market create-job JOB_KIND_TRAINING '{"model_id":"mnist-mlp","data_requirement":"fashion-mnist"}' 100 10ucohort 1000ucohort 200 --from bob`,
+					Short:          "Open a job and escrow its budget (kind: training, inference or verification)",
+					Example:        `cohortd tx market create-job training '{"model_id":"mnist-mlp","data_requirement":"fashion-mnist"}' 100 10ucohort 1000ucohort 200 --from bob`,
 					PositionalArgs: pos("kind", "spec", "units", "max_price", "budget", "deadline_blocks")},
 				{RpcMethod: "PlaceBid", Use: "bid [job-id] [price] [deposit]", Short: "Bid on an open job", PositionalArgs: pos("job_id", "price", "deposit")},
 				{RpcMethod: "CloseBid", Use: "close-bid [job-id]", Short: "Withdraw an open bid", PositionalArgs: pos("job_id")},

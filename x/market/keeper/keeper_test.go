@@ -73,7 +73,7 @@ func (f *fixture) invariants(t *testing.T) {
 
 func spec() types.JobSpec {
 	return types.JobSpec{ModelId: "mnist-mlp", DataRequirement: "fashion-mnist",
-		Hyperparameters: types.Hyperparameters{LearningRate: sdkmath.LegacyNewDecWithPrec(1, 2), BatchSize: 64, Epochs: 1},
+		Hyperparameters: types.Hyperparameters{LearningRate: "0.01", BatchSize: 64, Epochs: 1},
 		Hardware:        types.HardwareRequirement{GpuModel: "h100", MinGpuCount: 1}}
 }
 
@@ -94,7 +94,7 @@ func (f *fixture) bid(t *testing.T, id uint64, provider sdk.AccAddress, price in
 func result() types.Result {
 	h := sha256.Sum256([]byte("weights"))
 	return types.Result{Hash: h[:], Size_: 1024, Location: "https://p.example/blobs/1",
-		Metrics: []types.Metric{{Name: "accuracy", Value: sdkmath.LegacyNewDecWithPrec(91, 2)}}}
+		Metrics: []types.Metric{{Name: "accuracy", Value: "0.91"}}}
 }
 
 func (f *fixture) job(t *testing.T, id uint64) types.Job {
@@ -360,6 +360,8 @@ func TestBadInput(t *testing.T) {
 		{"no kind", create(func(m *types.MsgCreateJob) { m.Kind = types.JOB_KIND_UNSPECIFIED }), types.ErrInvalidJob},
 		{"no model", create(func(m *types.MsgCreateJob) { m.Spec.ModelId = "" }), types.ErrInvalidJob},
 		{"bad architecture hash", create(func(m *types.MsgCreateJob) { m.Spec.ArchitectureHash = []byte{1, 2} }), types.ErrInvalidJob},
+		{"negative learning rate", create(func(m *types.MsgCreateJob) { m.Spec.Hyperparameters.LearningRate = "-0.1" }), types.ErrInvalidJob},
+		{"learning rate not a number", create(func(m *types.MsgCreateJob) { m.Spec.Hyperparameters.LearningRate = "fast" }), types.ErrInvalidJob},
 		{"deadline inside bidding window", create(func(m *types.MsgCreateJob) { m.DeadlineBlocks = 5 }), types.ErrInvalidJob},
 		{"verification level over 100", create(func(m *types.MsgCreateJob) { m.VerificationLevel = 101 }), types.ErrInvalidJob},
 		{"more than the balance", create(func(m *types.MsgCreateJob) { m.Budget = coin(1 << 60) }), nil},
@@ -388,6 +390,12 @@ func TestBadInput(t *testing.T) {
 		{"result without a size", func() error {
 			r := result()
 			r.Size_ = 0
+			_, err := f.msg.SubmitResult(f.ctx, &types.MsgSubmitResult{Provider: f.provider.String(), JobId: leased, Result: r})
+			return err
+		}, types.ErrInvalidResult},
+		{"metric that is not a number", func() error {
+			r := result()
+			r.Metrics[0].Value = "high"
 			_, err := f.msg.SubmitResult(f.ctx, &types.MsgSubmitResult{Provider: f.provider.String(), JobId: leased, Result: r})
 			return err
 		}, types.ErrInvalidResult},

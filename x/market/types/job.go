@@ -31,9 +31,10 @@ func (s JobSpec) Validate(kind JobKind) error {
 	if s.ModelId == "" && len(s.ArchitectureHash) == 0 {
 		return fmt.Errorf("%w: spec needs a model_id or an architecture_hash", ErrInvalidJob)
 	}
-	lr := s.Hyperparameters.LearningRate
-	if !lr.IsNil() && lr.IsNegative() {
-		return fmt.Errorf("%w: spec.hyperparameters.learning_rate must not be negative", ErrInvalidJob)
+	if lr := s.Hyperparameters.LearningRate; lr != "" {
+		if d, err := sdkmath.LegacyNewDecFromStr(lr); err != nil || d.IsNegative() {
+			return fmt.Errorf("%w: spec.hyperparameters.learning_rate %q must be a non-negative decimal", ErrInvalidJob, lr)
+		}
 	}
 	if kind == JOB_KIND_TRAINING && s.DataRequirement == "" && s.FederatedRunId == 0 {
 		return fmt.Errorf("%w: a training job needs a data_requirement or a federated_run_id", ErrInvalidJob)
@@ -58,8 +59,11 @@ func (r Result) Validate() error {
 		return fmt.Errorf("%w: at most %d metrics", ErrInvalidResult, MaxMetrics)
 	}
 	for i, m := range r.Metrics {
-		if m.Name == "" || len(m.Name) > MaxStringLen || m.Value.IsNil() {
-			return fmt.Errorf("%w: metrics[%d] needs a name and a value", ErrInvalidResult, i)
+		if m.Name == "" || len(m.Name) > MaxStringLen {
+			return fmt.Errorf("%w: metrics[%d] needs a name of at most %d bytes", ErrInvalidResult, i, MaxStringLen)
+		}
+		if _, err := sdkmath.LegacyNewDecFromStr(m.Value); err != nil {
+			return fmt.Errorf("%w: metrics[%d].value %q is not a decimal", ErrInvalidResult, i, m.Value)
 		}
 	}
 	return nil

@@ -1,0 +1,142 @@
+package e2e
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+type txResult struct {
+	Height  string `json:"height"`
+	TxHash  string `json:"txhash"`
+	Code    uint32 `json:"code"`
+	RawLog  string `json:"raw_log"`
+	GasUsed string `json:"gas_used"`
+}
+
+type jobView struct {
+	Job struct {
+		ID     string `json:"id"`
+		State  string `json:"state"`
+		Paid   struct{ Amount string } `json:"paid"`
+		Lease  *struct{ Provider string } `json:"lease"`
+		Escrow struct{ Amount string } `json:"escrow"`
+	} `json:"job"`
+}
+
+// TestMarketFlow drives the compute market through the CLI on a node built
+// from the repository's config.yml: a provider registers and bonds, a
+// client creates a job, the provider bids, the client accepts, the provider
+// submits, payment arrives; a second job is disputed and the provider is
+// slashed by the dispute resolver.
+func TestMarketFlow(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the cohortd binary")
+	}
+	n := newNet(t, 1, 3000, "--config", "../../config.yml")
+	nd := n.nodes[0]
+	nd.start(t)
+	n.waitHeight(t, 0, 2, time.Minute)
+
+	home := []string{"--home", nd.home}
+	tx := func(from string, args ...string) txResult {
+		t.Helper()
+		var r txResult
+		runJSON(t, &r, append(append([]string{"tx"}, args...), append([]string{"--from", from, "--fees", "5000ucohort", "--gas", "400000", "-y"}, home...)...)...)
+		require.Zerof(t, r.Code, "%v: %s", args, r.RawLog)
+		var done txResult
+		runJSON(t, &done, append([]string{"q", "wait-tx", r.TxHash, "--timeout", "30s"}, home...)...)
+		require.Zerof(t, done.Code, "%v: %s", args, done.RawLog)
+		t.Logf("gas used by %s %s: %s", args[0], args[1], done.GasUsed)
+		return done
+	}
+	q := func(v any, args ...string) { t.Helper(); runJSON(t, v, append(append([]string{"q"}, args...), home...)...) }
+	addr := func(name string) string { return strings.TrimSpace(run(t, append([]string{"keys", "show", name, "-a"}, home...)...)) }
+	balance := func(who string) int64 {
+		var b balances
+		q(&b, "bank", "balances", who)
+		var v int64
+		fmt.Sscan(b.of("ucohort"), &v)
+		return v
+	}
+	bob, carol := addr("bob"), addr("carol")
+
+	tx("bob", "provider", "register",
+		`{"moniker":"gpu-1","hardware":{"gpu_model":"NVIDIA H100","gpu_count":8,"gpu_memory_gib":80,"cpu_cores":64,"ram_gib":512},"region":"eu","endpoints":["https://gpu-1.example"],"prices":{"training_per_step":{"denom":"ucohort","amount":"10"}}}`,
+		"2000000000ucohort")
+	var prov struct {
+		Provider struct{ Collateral struct{ Amount string } } `json:"provider"`
+		CanBid   bool                                         `json:"can_bid"`
+	}
+	q(&prov, "provider", "provider", bob)
+	require.True(t, prov.CanBid)
+	require.Equal(t, "2000000000", prov.Provider.Collateral.Amount)
+
+	hash := sha256.Sum256([]byte("weights"))
+	result := fmt.Sprintf(`{"hash":"%s","size":"1024","location":"https://gpu-1.example/blobs/%x"}`, base64.StdEncoding.EncodeToString(hash[:]), hash)
+	spec := `{"model_id":"mnist-mlp","data_requirement":"fashion-mnist","hyperparameters":{"learning_rate":"0.01","batch_size":64}}`
+
+	// Job 1: the whole way to payment.
+	tx("carol", "market", "create-job", "training", spec, "100", "10ucohort", "1500ucohort", "300")
+	var job jobView
+	q(&job, "market", "job", "1")
+	require.Equal(t, "JOB_STATE_OPEN", job.Job.State)
+	require.Equal(t, "1500", job.Job.Escrow.Amount)
+	tx("bob", "market", "bid", "1", "8ucohort", "1000000ucohort")
+	tx("carol", "market", "accept-bid", "1", bob)
+	bob0 := balance(bob)
+	tx("bob", "market", "submit-result", "1", result)
+	tx("carol", "market", "accept-result", "1")
+	q(&job, "market", "job", "1")
+	require.Equal(t, "JOB_STATE_COMPLETED", job.Job.State)
+	require.Equal(t, "784", job.Job.Paid.Amount, "8 * 100 less the 2% fee")
+	require.Equal(t, bob0-5000+784+1_000_000, balance(bob), "payment and deposit arrived (less the fee of the submit tx)")
+
+	// Over REST too.
+	var rest jobView
+	require.NoError(t, getJSON(n.rest(0)+"/cohort/market/v1/jobs/1", &rest))
+	require.Equal(t, "JOB_STATE_COMPLETED", rest.Job.State)
+
+	// Job 2: disputed, and the provider loses.
+	tx("carol", "market", "create-job", "training", spec, "100", "10ucohort", "1500ucohort", "300")
+	tx("bob", "market", "bid", "2", "9ucohort", "1000000ucohort")
+	tx("carol", "market", "accept-bid", "2", bob)
+	tx("bob", "market", "submit-result", "2", result)
+	carol0 := balance(carol)
+	tx("carol", "market", "dispute", "2", "accuracy does not reproduce")
+	tx("alice", "market", "resolve-dispute", "2", "true")
+	q(&job, "market", "job", "2")
+	require.Equal(t, "JOB_STATE_FAILED", job.Job.State)
+	q(&prov, "provider", "provider", bob)
+	require.Equal(t, "1800000000", prov.Provider.Collateral.Amount, "10% of the collateral slashed")
+	// Carol: paid the dispute tx fee; got her bond, escrow, bob's deposit and half the slash.
+	require.Equal(t, carol0-5000+1500+1_000_000+100_000_000, balance(carol))
+
+	var rep struct {
+		Reputation struct {
+			Score         string `json:"score"`
+			JobsCompleted string `json:"jobs_completed"`
+			DisputesLost  string `json:"disputes_lost"`
+			Slashes       string `json:"slashes"`
+		} `json:"reputation"`
+	}
+	q(&rep, "reputation", "reputation", bob)
+	require.Equal(t, "1", rep.Reputation.JobsCompleted)
+	require.Equal(t, "1", rep.Reputation.DisputesLost)
+	require.Equal(t, "1", rep.Reputation.Slashes)
+
+	// Bad input over the CLI: a bid over the max price is refused, nothing changes.
+	tx("carol", "market", "create-job", "training", spec, "100", "10ucohort", "1500ucohort", "300")
+	var r txResult
+	runJSON(t, &r, append([]string{"tx", "market", "bid", "3", "11ucohort", "1000000ucohort", "--from", "bob", "--fees", "5000ucohort", "--gas", "400000", "-y"}, home...)...)
+	if r.Code == 0 {
+		runJSON(t, &r, append([]string{"q", "wait-tx", r.TxHash, "--timeout", "30s"}, home...)...)
+	}
+	require.NotZero(t, r.Code)
+	require.Contains(t, r.RawLog, "price over the job's max price")
+}
