@@ -21,11 +21,11 @@ type txResult struct {
 
 type jobView struct {
 	Job struct {
-		ID     string `json:"id"`
-		State  string `json:"state"`
-		Paid   struct{ Amount string } `json:"paid"`
+		ID     string                     `json:"id"`
+		State  string                     `json:"state"`
+		Paid   struct{ Amount string }    `json:"paid"`
 		Lease  *struct{ Provider string } `json:"lease"`
-		Escrow struct{ Amount string } `json:"escrow"`
+		Escrow struct{ Amount string }    `json:"escrow"`
 	} `json:"job"`
 }
 
@@ -55,8 +55,13 @@ func TestMarketFlow(t *testing.T) {
 		t.Logf("gas used by %s %s: %s", args[0], args[1], done.GasUsed)
 		return done
 	}
-	q := func(v any, args ...string) { t.Helper(); runJSON(t, v, append(append([]string{"q"}, args...), home...)...) }
-	addr := func(name string) string { return strings.TrimSpace(run(t, append([]string{"keys", "show", name, "-a"}, home...)...)) }
+	q := func(v any, args ...string) {
+		t.Helper()
+		runJSON(t, v, append(append([]string{"q"}, args...), home...)...)
+	}
+	addr := func(name string) string {
+		return strings.TrimSpace(run(t, append([]string{"keys", "show", name, "-a"}, home...)...))
+	}
 	balance := func(who string) int64 {
 		var b balances
 		q(&b, "bank", "balances", who)

@@ -43,6 +43,8 @@ func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 				{RpcMethod: "Dispute", Use: "dispute [job-id] [reason]", Short: "Challenge a submitted result (posts the dispute bond)", PositionalArgs: pos("job_id", "reason")},
 				{RpcMethod: "ResolveDispute", Use: "resolve-dispute [job-id] [provider-at-fault]", Short: "Decide a dispute (governance or a dispute resolver)", PositionalArgs: pos("job_id", "provider_at_fault")},
 				{RpcMethod: "CancelJob", Use: "cancel-job [job-id]", Short: "Cancel a job without a result and get the escrow back", PositionalArgs: pos("job_id")},
+				{RpcMethod: "ClaimUsage", Use: "claim-usage [job-id] [units]", Short: "Claim units a metered (inference) lease served", PositionalArgs: pos("job_id", "units")},
+				{RpcMethod: "TopUp", Use: "top-up [job-id] [amount]", Short: "Add to a job's escrow; a paused lease resumes", PositionalArgs: pos("job_id", "amount")},
 				{RpcMethod: "UpdateParams", Skip: true},
 			},
 		},

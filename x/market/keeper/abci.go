@@ -10,9 +10,10 @@ import (
 	"github.com/cohortchain/cohort/x/market/types"
 )
 
-// EndBlocker works through the three queues that are due at this height:
+// EndBlocker works through the queues that are due at this height:
 // bidding windows that ended (match or expire), challenge windows that
-// ended (settle), and deadlines that passed (fail the lease). Each queue
+// ended (settle), usage claims of metered leases (pay, pause or resume),
+// and deadlines that passed (fail a result-based lease, end a metered one). Each queue
 // handles at most params.max_queue_items_per_block items per block; the
 // rest wait for the next block, so the work per block is bounded.
 func (k Keeper) EndBlocker(ctx context.Context) error {
@@ -37,11 +38,22 @@ func (k Keeper) EndBlocker(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	return k.drain(ctx, k.DeadlineQueue, h, params, func(ctx context.Context, job *types.Job) error {
-		if job.State != types.JOB_STATE_LEASED {
+	if err := k.drain(ctx, k.UsageQueue, h, params, func(ctx context.Context, job *types.Job) error {
+		if job.State != types.JOB_STATE_LEASED && job.State != types.JOB_STATE_PAUSED {
 			return nil
 		}
-		return k.failLease(ctx, job)
+		return k.settleUsage(ctx, job)
+	}); err != nil {
+		return err
+	}
+	return k.drain(ctx, k.DeadlineQueue, h, params, func(ctx context.Context, job *types.Job) error {
+		switch {
+		case job.Kind.Metered() && (job.State == types.JOB_STATE_LEASED || job.State == types.JOB_STATE_PAUSED):
+			return k.endMeteredLease(ctx, job, types.JOB_STATE_COMPLETED, "service period ended")
+		case job.State == types.JOB_STATE_LEASED:
+			return k.failLease(ctx, job)
+		}
+		return nil
 	})
 }
 

@@ -48,6 +48,16 @@ func (k Keeper) InitGenesis(ctx context.Context, gs types.GenesisState) error {
 				return err
 			}
 		}
+		if j.State == types.JOB_STATE_PAUSED {
+			if err := k.DeadlineQueue.Set(ctx, collections.Join(j.DeadlineHeight, j.Id)); err != nil {
+				return err
+			}
+		}
+		if j.Lease != nil && j.Lease.PendingUnits > 0 && (j.State == types.JOB_STATE_LEASED || j.State == types.JOB_STATE_PAUSED) {
+			if err := k.UsageQueue.Set(ctx, collections.Join(j.CreatedHeight, j.Id)); err != nil {
+				return err
+			}
+		}
 		if err := k.JobsByState.Set(ctx, collections.Join(int32(j.State), j.Id)); err != nil {
 			return err
 		}

@@ -45,12 +45,21 @@ func (k Keeper) CreateJob(ctx context.Context, msg *types.MsgCreateJob) (uint64,
 	if msg.Budget.Denom != msg.MaxPrice.Denom || msg.Budget.Denom != params.MinBidDeposit.Denom {
 		return 0, fmt.Errorf("%w: budget and max_price must be in %s", types.ErrInvalidAmount, params.MinBidDeposit.Denom)
 	}
-	cost, err := types.Cost(msg.MaxPrice.Amount, msg.Units)
+	// A result-based job escrows all it may cost up front; a metered job
+	// needs at least one unit's worth and is topped up as it is used.
+	covered := msg.Units
+	if msg.Kind.Metered() {
+		covered = 1
+	}
+	cost, err := types.Cost(msg.MaxPrice.Amount, covered)
 	if err != nil {
 		return 0, err
 	}
+	if _, err := types.Cost(msg.MaxPrice.Amount, msg.Units); err != nil {
+		return 0, err
+	}
 	if msg.Budget.Amount.LT(cost) {
-		return 0, fmt.Errorf("%w: %s < %s * %d", types.ErrInsufficientFee, msg.Budget, msg.MaxPrice, msg.Units)
+		return 0, fmt.Errorf("%w: %s < %s * %d", types.ErrInsufficientFee, msg.Budget, msg.MaxPrice, covered)
 	}
 	if err := k.bank.SendCoinsFromAccountToModule(ctx, client, types.ModuleName, sdk.NewCoins(msg.Budget)); err != nil {
 		return 0, err
@@ -80,8 +89,9 @@ func (k Keeper) CreateJob(ctx context.Context, msg *types.MsgCreateJob) (uint64,
 }
 
 // CancelJob ends a job that has no result yet: an open job closes its bids,
-// a leased one returns the provider's deposit; the whole escrow goes back
-// to the client, since nothing has been earned (payment is on result).
+// a leased one returns the provider's deposit. A result-based lease has
+// earned nothing yet, so the whole escrow goes back to the client; a
+// metered lease is first paid the usage it claimed, as far as escrow covers.
 func (k Keeper) CancelJob(ctx context.Context, clientStr string, id uint64) (sdk.Coin, error) {
 	job, err := k.GetJob(ctx, id)
 	if err != nil {
@@ -89,6 +99,16 @@ func (k Keeper) CancelJob(ctx context.Context, clientStr string, id uint64) (sdk
 	}
 	if job.Client != clientStr {
 		return sdk.Coin{}, fmt.Errorf("%w: only the client may cancel job %d", types.ErrUnauthorized, id)
+	}
+	refund := job.Escrow
+	switch job.State {
+	case types.JOB_STATE_LEASED, types.JOB_STATE_PAUSED:
+		if job.Kind.Metered() {
+			if err := k.endMeteredLease(ctx, &job, types.JOB_STATE_CANCELLED, "cancelled by the client"); err != nil {
+				return sdk.Coin{}, err
+			}
+			return job.Refunded, nil
+		}
 	}
 	switch job.State {
 	case types.JOB_STATE_OPEN:
@@ -106,7 +126,6 @@ func (k Keeper) CancelJob(ctx context.Context, clientStr string, id uint64) (sdk
 	default:
 		return sdk.Coin{}, fmt.Errorf("%w: job %d is %s", types.ErrInvalidState, id, job.State)
 	}
-	refund := job.Escrow
 	if err := k.refundEscrow(ctx, &job); err != nil {
 		return sdk.Coin{}, err
 	}

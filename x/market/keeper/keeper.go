@@ -47,6 +47,8 @@ type Keeper struct {
 	BiddingQueue    collections.KeySet[collections.Pair[int64, uint64]]
 	SettlementQueue collections.KeySet[collections.Pair[int64, uint64]]
 	DeadlineQueue   collections.KeySet[collections.Pair[int64, uint64]]
+	// UsageQueue holds metered leases with claims to pay.
+	UsageQueue collections.KeySet[collections.Pair[int64, uint64]]
 }
 
 // NewKeeper returns the market keeper; authority may change the params and
@@ -73,6 +75,7 @@ func NewKeeper(cdc codec.BinaryCodec, storeService store.KVStoreService, ak type
 		BiddingQueue:    collections.NewKeySet(sb, types.BiddingQueueKey, "bidding_queue", pairHeightID),
 		SettlementQueue: collections.NewKeySet(sb, types.SettlementQueueKey, "settlement_queue", pairHeightID),
 		DeadlineQueue:   collections.NewKeySet(sb, types.DeadlineQueueKey, "deadline_queue", pairHeightID),
+		UsageQueue:      collections.NewKeySet(sb, types.UsageQueueKey, "usage_queue", pairHeightID),
 	}
 	schema, err := sb.Build()
 	if err != nil {

@@ -82,6 +82,17 @@ func (s msgServer) CancelJob(ctx context.Context, msg *types.MsgCancelJob) (*typ
 	return &types.MsgCancelJobResponse{Refunded: refunded}, nil
 }
 
+func (s msgServer) ClaimUsage(ctx context.Context, msg *types.MsgClaimUsage) (*types.MsgClaimUsageResponse, error) {
+	if err := s.signer(msg.Provider); err != nil {
+		return nil, err
+	}
+	return &types.MsgClaimUsageResponse{}, s.k.ClaimUsage(ctx, msg.Provider, msg.JobId, msg.Units)
+}
+
+func (s msgServer) TopUp(ctx context.Context, msg *types.MsgTopUp) (*types.MsgTopUpResponse, error) {
+	return &types.MsgTopUpResponse{}, s.k.TopUp(ctx, msg.Client, msg.JobId, msg.Amount)
+}
+
 func (s msgServer) UpdateParams(ctx context.Context, msg *types.MsgUpdateParams) (*types.MsgUpdateParamsResponse, error) {
 	if msg.Authority != s.k.authority {
 		return nil, types.ErrUnauthorized.Wrapf("expected %s, got %s", s.k.authority, msg.Authority)

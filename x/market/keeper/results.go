@@ -26,6 +26,9 @@ func (k Keeper) SubmitResult(ctx context.Context, providerStr string, jobID uint
 	if job.State != types.JOB_STATE_LEASED {
 		return 0, fmt.Errorf("%w: job %d is %s", types.ErrInvalidState, jobID, job.State)
 	}
+	if job.Kind.Metered() {
+		return 0, fmt.Errorf("%w: job %d is metered; claim usage instead of submitting a result", types.ErrInvalidState, jobID)
+	}
 	if err := result.Validate(); err != nil {
 		return 0, err
 	}
@@ -70,41 +73,65 @@ func (k Keeper) AcceptResult(ctx context.Context, clientStr string, jobID uint64
 	return k.settle(ctx, &job, "result accepted by the client")
 }
 
-// settle pays the lease: price * units to the provider less the protocol
-// fee, which goes to the fee collector; the provider's deposit back; the
-// rest of the escrow back to the client.
-func (k Keeper) settle(ctx context.Context, job *types.Job, reason string) error {
+// payUnits pays the lease holder for units at the lease price, less the
+// protocol fee, from the job's escrow. It returns what the provider got and
+// the fee.
+func (k Keeper) payUnits(ctx context.Context, job *types.Job, units uint64) (sdk.Coin, sdk.Coin, error) {
+	zero := sdk.NewInt64Coin(job.Escrow.Denom, 0)
+	if units == 0 {
+		return zero, zero, nil
+	}
 	params, err := k.Params.Get(ctx)
 	if err != nil {
-		return err
+		return zero, zero, err
 	}
 	provider, err := k.addr(job.Lease.Provider)
 	if err != nil {
-		return err
+		return zero, zero, err
 	}
-	costAmt, err := types.Cost(job.Lease.Price.Amount, job.Units)
+	costAmt, err := types.Cost(job.Lease.Price.Amount, units)
 	if err != nil {
-		return err
+		return zero, zero, err
 	}
 	cost := sdk.NewCoin(job.Escrow.Denom, costAmt)
 	if job.Escrow.IsLT(cost) {
-		// Cannot happen: budgets cover max_price * units and bids ask at
-		// most max_price. Refuse rather than pay out other jobs' escrow.
-		return fmt.Errorf("%w: job %d escrow %s below cost %s", types.ErrInvalidState, job.Id, job.Escrow, cost)
+		// Callers pay only what escrow covers; never pay out other jobs' escrow.
+		return zero, zero, fmt.Errorf("%w: job %d escrow %s below cost %s", types.ErrInvalidState, job.Id, job.Escrow, cost)
 	}
 	fee := sdk.NewCoin(cost.Denom, params.FeeRate.MulInt(cost.Amount).TruncateInt())
 	earned := cost.Sub(fee)
 	if err := k.payFee(ctx, fee); err != nil {
-		return err
+		return zero, zero, err
 	}
 	if err := k.pay(ctx, provider, earned); err != nil {
+		return zero, zero, err
+	}
+	job.Escrow = job.Escrow.Sub(cost)
+	job.Paid = job.Paid.Add(earned)
+	return earned, fee, nil
+}
+
+// settle pays a result-based lease: price * units to the provider less the
+// protocol fee, which goes to the fee collector; the provider's deposit
+// back; the rest of the escrow back to the client.
+func (k Keeper) settle(ctx context.Context, job *types.Job, reason string) error {
+	earned, fee, err := k.payUnits(ctx, job, job.Units)
+	if err != nil {
+		return err
+	}
+	return k.complete(ctx, job, earned, fee, reason)
+}
+
+// complete ends a lease that delivered: deposit back to the provider, the
+// rest of the escrow back to the client, reputation credited.
+func (k Keeper) complete(ctx context.Context, job *types.Job, earned, fee sdk.Coin, reason string) error {
+	provider, err := k.addr(job.Lease.Provider)
+	if err != nil {
 		return err
 	}
 	if err := k.finishBid(ctx, job.Id, provider, provider); err != nil {
 		return err
 	}
-	job.Escrow = job.Escrow.Sub(cost)
-	job.Paid = job.Paid.Add(earned)
 	refund := job.Escrow
 	if err := k.refundEscrow(ctx, job); err != nil {
 		return err

@@ -88,13 +88,17 @@ func simulate(t *testing.T, seed int64, blocks int) {
 			// only when it succeeds.
 			tx, write := ctx.CacheContext()
 			var err error
-			switch r.Intn(11) {
+			switch r.Intn(13) {
 			case 0, 1:
 				units := uint64(1 + r.Intn(50))
 				price := int64(1 + r.Intn(1000))
+				kind, budget := types.JOB_KIND_TRAINING, price*int64(units)+int64(r.Intn(1000))
+				if r.Intn(3) == 0 { // metered, with only part of its cost escrowed
+					kind, budget = types.JOB_KIND_INFERENCE, price*int64(1+r.Intn(int(units)))
+				}
 				var res *types.MsgCreateJobResponse
-				res, err = msg.CreateJob(tx, &types.MsgCreateJob{Client: pick(clients).String(), Kind: types.JOB_KIND_TRAINING, Spec: spec(),
-					Units: units, MaxPrice: coin(price), Budget: coin(price*int64(units) + int64(r.Intn(1000))), DeadlineBlocks: int64(25 + r.Intn(40))})
+				res, err = msg.CreateJob(tx, &types.MsgCreateJob{Client: pick(clients).String(), Kind: kind, Spec: spec(),
+					Units: units, MaxPrice: coin(price), Budget: coin(budget), DeadlineBlocks: int64(25 + r.Intn(40))})
 				if err == nil {
 					jobIDs = append(jobIDs, res.JobId)
 				}
@@ -128,6 +132,16 @@ func simulate(t *testing.T, seed int64, blocks int) {
 				}
 			case 9:
 				_, err = msg.CloseBid(tx, &types.MsgCloseBid{Provider: pick(providers).String(), JobId: pickJob()})
+			case 11:
+				j, e := mk.GetJob(tx, pickIn(tx, types.JOB_STATE_LEASED))
+				if e == nil && j.Lease != nil {
+					_, err = msg.ClaimUsage(tx, &types.MsgClaimUsage{Provider: j.Lease.Provider, JobId: j.Id, Units: uint64(1 + r.Intn(20))})
+				}
+			case 12:
+				j, e := mk.GetJob(tx, pickIn(tx, types.JOB_STATE_PAUSED))
+				if e == nil {
+					_, err = msg.TopUp(tx, &types.MsgTopUp{Client: j.Client, JobId: j.Id, Amount: coin(int64(1 + r.Intn(20_000)))})
+				}
 			case 10:
 				p := pick(providers)
 				if r.Intn(2) == 0 {
@@ -148,7 +162,10 @@ func simulate(t *testing.T, seed int64, blocks int) {
 			require.NoError(t, pk.AfterEpochEnd(ctx, providertypes.DefaultParams().EpochIdentifier, int64(b/10)))
 			for _, p := range providers { // keep them alive, and back in service
 				_, _ = pmsg.Heartbeat(ctx, &providertypes.MsgHeartbeat{Operator: p.String()})
-				if cctx, w := ctx.CacheContext(); func() bool { _, e := pmsg.Unjail(cctx, &providertypes.MsgUnjail{Operator: p.String()}); return e == nil }() {
+				if cctx, w := ctx.CacheContext(); func() bool {
+					_, e := pmsg.Unjail(cctx, &providertypes.MsgUnjail{Operator: p.String()})
+					return e == nil
+				}() {
 					w()
 				}
 			}

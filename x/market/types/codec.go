@@ -11,7 +11,8 @@ import (
 func RegisterInterfaces(registry codectypes.InterfaceRegistry) {
 	registry.RegisterImplementations((*sdk.Msg)(nil),
 		&MsgCreateJob{}, &MsgPlaceBid{}, &MsgCloseBid{}, &MsgAcceptBid{}, &MsgSubmitResult{},
-		&MsgAcceptResult{}, &MsgDispute{}, &MsgResolveDispute{}, &MsgCancelJob{}, &MsgUpdateParams{},
+		&MsgAcceptResult{}, &MsgDispute{}, &MsgResolveDispute{}, &MsgCancelJob{}, &MsgClaimUsage{}, &MsgTopUp{},
+		&MsgUpdateParams{},
 	)
 	msgservice.RegisterMsgServiceDesc(registry, &_Msg_serviceDesc)
 }
@@ -22,7 +23,7 @@ func RegisterLegacyAminoCodec(cdc *codec.LegacyAmino) {
 		"MsgCreateJob": &MsgCreateJob{}, "MsgPlaceBid": &MsgPlaceBid{}, "MsgCloseBid": &MsgCloseBid{},
 		"MsgAcceptBid": &MsgAcceptBid{}, "MsgSubmitResult": &MsgSubmitResult{}, "MsgAcceptResult": &MsgAcceptResult{},
 		"MsgDispute": &MsgDispute{}, "MsgResolveDispute": &MsgResolveDispute{}, "MsgCancelJob": &MsgCancelJob{},
-		"MsgUpdateParams": &MsgUpdateParams{},
+		"MsgClaimUsage": &MsgClaimUsage{}, "MsgTopUp": &MsgTopUp{}, "MsgUpdateParams": &MsgUpdateParams{},
 	} {
 		cdc.RegisterConcrete(msg, "cohort/market/"+name, nil)
 	}

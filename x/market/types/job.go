@@ -84,6 +84,10 @@ func Cost(price sdkmath.Int, units uint64) (sdkmath.Int, error) {
 	return cost, err
 }
 
+// Metered reports whether a job of kind k is paid by usage claims as it is
+// served (inference) rather than on one result (training, verification).
+func (k JobKind) Metered() bool { return k == JOB_KIND_INFERENCE }
+
 // Terminal reports whether a job in state s is finished.
 func (s JobState) Terminal() bool {
 	return s == JOB_STATE_COMPLETED || s == JOB_STATE_FAILED || s == JOB_STATE_CANCELLED || s == JOB_STATE_EXPIRED

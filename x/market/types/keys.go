@@ -22,4 +22,5 @@ var (
 	BiddingQueueKey    = collections.NewPrefix(7)
 	SettlementQueueKey = collections.NewPrefix(8)
 	DeadlineQueueKey   = collections.NewPrefix(9)
+	UsageQueueKey      = collections.NewPrefix(10)
 )
