@@ -1,11 +1,14 @@
-// Command loadgen measures bank-send throughput of a running Cohort node:
-// it funds a set of fresh sender accounts from a keyring account, signs a
-// batch of sends per sender ahead of time, broadcasts them all, and reports
-// the transactions per second the chain committed, from block timestamps.
+// Command loadgen measures the transaction throughput of a running Cohort
+// node: it funds a set of fresh sender accounts from a keyring account,
+// signs a batch of transactions per sender ahead of time, broadcasts them
+// all, and reports the transactions per second the chain committed, from
+// block timestamps.
 //
-//	go run ./scripts/loadgen --home .localnet/node0 --senders 8 --txs 250
+//	go run ./scripts/loadgen --home .localnet/node0 --senders 8 --txs 250 --msg send
 //
-// It is the baseline that later custom messages are compared with.
+// --msg picks the message: send (bank send, the baseline), create-job
+// (market jobs), or bid (market bids: the senders register as providers
+// and bid on jobs the funder opens first).
 package main
 
 import (
@@ -37,6 +40,8 @@ import (
 
 	"github.com/cohortchain/cohort/app"
 	"github.com/cohortchain/cohort/app/voteext"
+	markettypes "github.com/cohortchain/cohort/x/market/types"
+	providertypes "github.com/cohortchain/cohort/x/provider/types"
 )
 
 func main() {
@@ -46,9 +51,10 @@ func main() {
 	funder := flag.String("from", "alice", "key that funds the senders")
 	senders := flag.Int("senders", 8, "number of sending accounts")
 	perSender := flag.Int("txs", 250, "transactions per sender")
-	fee := flag.String("fees", "500"+app.BaseDenom, "fee per transaction")
+	fee := flag.String("fees", "1000"+app.BaseDenom, "fee per transaction")
+	mode := flag.String("msg", "send", "message to load: send, create-job or bid")
 	flag.Parse()
-	if err := run(*home, *node, *chainID, *funder, *senders, *perSender, *fee); err != nil {
+	if err := run(*home, *node, *chainID, *funder, *senders, *perSender, *fee, *mode); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(1)
 	}
@@ -63,7 +69,10 @@ type loadgen struct {
 	fees    sdk.Coins
 }
 
-func run(home, node, chainID, funderName string, nSenders, perSender int, feeStr string) error {
+func run(home, node, chainID, funderName string, nSenders, perSender int, feeStr, mode string) error {
+	if mode != "send" && mode != "create-job" && mode != "bid" {
+		return fmt.Errorf("--msg %q: want send, create-job or bid", mode)
+	}
 	enc := app.New(log.NewNopLogger(), dbm.NewMemDB(), false, simtestutil.NewAppOptionsWithFlagHome(os.TempDir()), app.Options{})
 	rpc, err := client.NewClientFromNode(node)
 	if err != nil {
@@ -93,7 +102,16 @@ func run(home, node, chainID, funderName string, nSenders, perSender int, feeStr
 	mem := keyring.NewInMemory(enc.AppCodec())
 	addrs := make([]sdk.AccAddress, nSenders)
 	var fund []sdk.Msg
-	perSenderFunds := sdk.NewCoins(sdk.NewInt64Coin(app.BaseDenom, int64(perSender)*(fees.AmountOf(app.BaseDenom).Int64()+1)+1_000_000))
+	// Fees, the messages' own amounts (budgets, bid deposits), and for bid
+	// mode the provider collateral.
+	perTx := fees.AmountOf(app.BaseDenom).Int64() + 1
+	switch mode {
+	case "create-job":
+		perTx += jobBudget
+	case "bid":
+		perTx += bidDeposit
+	}
+	perSenderFunds := sdk.NewCoins(sdk.NewInt64Coin(app.BaseDenom, int64(perSender)*perTx+collateral+1_000_000))
 	for i := range addrs {
 		rec, _, err := mem.NewMnemonic(fmt.Sprintf("sender%d", i), keyring.English, sdk.FullFundraiserPath, keyring.DefaultBIP39Passphrase, hd.Secp256k1)
 		if err != nil {
@@ -118,6 +136,13 @@ func run(home, node, chainID, funderName string, nSenders, perSender int, feeStr
 	}
 	fmt.Printf("funded %d senders\n", nSenders)
 
+	var firstJob uint64
+	if mode == "bid" {
+		if firstJob, err = g.prepareBids(kr, funderName, funderAddr, mem, addrs, perSender); err != nil {
+			return err
+		}
+	}
+
 	// Sign everything before sending, so that signing is not measured.
 	txs := make([][][]byte, nSenders)
 	for i, addr := range addrs {
@@ -126,8 +151,11 @@ func run(home, node, chainID, funderName string, nSenders, perSender int, feeStr
 			return err
 		}
 		for s := 0; s < perSender; s++ {
-			bz, err := g.sign(mem, fmt.Sprintf("sender%d", i), num, uint64(s), 100_000, fees,
-				banktypes.NewMsgSend(addr, funderAddr, sdk.NewCoins(sdk.NewInt64Coin(app.BaseDenom, 1))))
+			seq := uint64(s)
+			if mode == "bid" {
+				seq++ // the provider registration came first
+			}
+			bz, err := g.sign(mem, fmt.Sprintf("sender%d", i), num, seq, 200_000, fees, loadMsg(mode, addr, funderAddr, firstJob, s))
 			if err != nil {
 				return err
 			}
@@ -202,6 +230,93 @@ func run(home, node, chainID, funderName string, nSenders, perSender int, feeStr
 }
 
 func sdkIntOf(n int) sdkmath.Int { return sdkmath.NewInt(int64(n)) }
+
+// Amounts of the loaded messages.
+const (
+	jobBudget  = 1_000
+	bidDeposit = 1_000_000
+	collateral = 1_000_000_000
+)
+
+// loadMsg is the s-th message of the sender at addr.
+func loadMsg(mode string, addr, funder sdk.AccAddress, firstJob uint64, s int) sdk.Msg {
+	switch mode {
+	case "create-job":
+		return &markettypes.MsgCreateJob{Client: addr.String(), Kind: markettypes.JOB_KIND_TRAINING,
+			Spec:  markettypes.JobSpec{ModelId: "loadgen", DataRequirement: "synthetic"},
+			Units: 10, MaxPrice: sdk.NewInt64Coin(app.BaseDenom, 100), Budget: sdk.NewInt64Coin(app.BaseDenom, jobBudget), DeadlineBlocks: 1_000}
+	case "bid":
+		return &markettypes.MsgPlaceBid{Provider: addr.String(), JobId: firstJob + uint64(s),
+			Price: sdk.NewInt64Coin(app.BaseDenom, 1), Deposit: sdk.NewInt64Coin(app.BaseDenom, bidDeposit)}
+	default:
+		return banktypes.NewMsgSend(addr, funder, sdk.NewCoins(sdk.NewInt64Coin(app.BaseDenom, 1)))
+	}
+}
+
+// prepareBids registers every sender as a provider and has the funder open
+// perSender jobs for them to bid on; it returns the first job's id.
+func (g *loadgen) prepareBids(kr keyring.Keyring, funderName string, funder sdk.AccAddress, mem keyring.Keyring, senders []sdk.AccAddress, perSender int) (uint64, error) {
+	var regs [][]byte
+	for i, addr := range senders {
+		num, _, err := g.client.AccountRetriever.GetAccountNumberSequence(g.client, addr)
+		if err != nil {
+			return 0, err
+		}
+		bz, err := g.sign(mem, fmt.Sprintf("sender%d", i), num, 0, 300_000, g.fees, &providertypes.MsgRegisterProvider{
+			Operator:   addr.String(),
+			Info:       providertypes.ProviderInfo{Moniker: fmt.Sprintf("loadgen-%d", i), Hardware: providertypes.Hardware{CpuCores: 8}, Endpoints: []string{"http://127.0.0.1:1"}},
+			Collateral: sdk.NewInt64Coin(app.BaseDenom, collateral),
+		})
+		if err != nil {
+			return 0, err
+		}
+		if err := g.broadcast(bz); err != nil {
+			return 0, fmt.Errorf("registering provider %d: %w", i, err)
+		}
+		regs = append(regs, bz)
+	}
+	// The jobs, a batch of messages per transaction.
+	num, seq, err := g.client.AccountRetriever.GetAccountNumberSequence(g.client, funder)
+	if err != nil {
+		return 0, err
+	}
+	var last []byte
+	for done := 0; done < perSender; {
+		var msgs []sdk.Msg
+		for ; done < perSender && len(msgs) < 100; done++ {
+			msgs = append(msgs, loadMsg("create-job", funder, funder, 0, done))
+		}
+		bz, err := g.sign(kr, funderName, num, seq, uint64(150_000*len(msgs)), g.fees.MulInt(sdkIntOf(len(msgs))), msgs...)
+		if err != nil {
+			return 0, err
+		}
+		if err := g.broadcast(bz); err != nil {
+			return 0, fmt.Errorf("opening jobs: %w", err)
+		}
+		seq++
+		last = bz
+	}
+	for _, bz := range append(regs, last) {
+		if _, err := g.waitTx(bz, time.Minute); err != nil {
+			return 0, err
+		}
+	}
+	res, err := g.rpc.Tx(g.ctx, sumTx(last), false)
+	if err != nil {
+		return 0, err
+	}
+	var resp sdk.TxMsgData
+	if err := resp.Unmarshal(res.TxResult.Data); err != nil {
+		return 0, err
+	}
+	var created markettypes.MsgCreateJobResponse
+	if err := created.Unmarshal(resp.MsgResponses[len(resp.MsgResponses)-1].Value); err != nil {
+		return 0, err
+	}
+	lastID := created.JobId
+	fmt.Printf("registered %d providers; opened jobs %d..%d\n", len(senders), lastID-uint64(perSender)+1, lastID)
+	return lastID - uint64(perSender) + 1, nil
+}
 
 func (g *loadgen) sign(kr keyring.Keyring, name string, num, seq, gas uint64, fees sdk.Coins, msgs ...sdk.Msg) ([]byte, error) {
 	txf := tx.Factory{}.WithChainID(g.chainID).WithKeybase(kr).WithTxConfig(g.client.TxConfig).

@@ -62,6 +62,9 @@ func (k Keeper) PlaceBid(ctx context.Context, msg *types.MsgPlaceBid) error {
 	if err := k.bank.SendCoinsFromAccountToModule(ctx, provider, types.ModuleName, sdk.NewCoins(msg.Deposit)); err != nil {
 		return err
 	}
+	if err := k.providers.Heartbeat(ctx, provider); err != nil {
+		return err
+	}
 	bid := types.Bid{JobId: job.Id, Provider: msg.Provider, Price: msg.Price, Deposit: msg.Deposit, State: types.BID_STATE_OPEN, CreatedHeight: height(ctx)}
 	if err := k.Bids.Set(ctx, collections.Join(job.Id, provider), bid); err != nil {
 		return err

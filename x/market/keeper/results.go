@@ -46,12 +46,24 @@ func (k Keeper) SubmitResult(ctx context.Context, providerStr string, jobID uint
 	if err := k.SettlementQueue.Set(ctx, collections.Join(job.Lease.ChallengeEndsHeight, job.Id)); err != nil {
 		return 0, err
 	}
+	if err := k.heartbeat(ctx, providerStr); err != nil {
+		return 0, err
+	}
 	if err := k.setState(ctx, &job, types.JOB_STATE_SUBMITTED, "result submitted"); err != nil {
 		return 0, err
 	}
 	return job.Lease.ChallengeEndsHeight, sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventResultSubmitted{
 		JobId: job.Id, Provider: providerStr, Hash: hex.EncodeToString(result.Hash), ChallengeEndsHeight: job.Lease.ChallengeEndsHeight,
 	})
+}
+
+// heartbeat counts a provider's market activity as a liveness heartbeat.
+func (k Keeper) heartbeat(ctx context.Context, provider string) error {
+	p, err := k.addr(provider)
+	if err != nil {
+		return err
+	}
+	return k.providers.Heartbeat(ctx, p)
 }
 
 // AcceptResult lets the client settle a submitted result before the

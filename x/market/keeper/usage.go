@@ -42,6 +42,9 @@ func (k Keeper) ClaimUsage(ctx context.Context, providerStr string, jobID, units
 	if err := k.UsageQueue.Set(ctx, collections.Join(height(ctx), job.Id)); err != nil {
 		return err
 	}
+	if err := k.heartbeat(ctx, providerStr); err != nil {
+		return err
+	}
 	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventUsageClaimed{JobId: jobID, Provider: providerStr, Units: units, PendingUnits: l.PendingUnits})
 }
 

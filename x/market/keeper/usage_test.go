@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cohortchain/cohort/x/market/types"
+	providertypes "github.com/cohortchain/cohort/x/provider/types"
 )
 
 // meteredLease opens an inference job of 100 requests at up to 10 each with
@@ -112,4 +113,21 @@ func TestMeteringOnlyForMeteredJobs(t *testing.T) {
 	_, err = f.msg.TopUp(f.ctx, &types.MsgTopUp{Client: f.client.String(), JobId: id, Amount: coin(0)})
 	require.ErrorIs(t, err, types.ErrInvalidAmount)
 	f.invariants(t)
+}
+
+// Market activity counts as a liveness heartbeat.
+func TestActivityIsAHeartbeat(t *testing.T) {
+	f := setup(t)
+	params := providertypes.DefaultParams()
+	id := f.meteredLease(t)
+	pk := f.c.App.ProviderKeeper
+	for e := int64(1); e < params.InactiveAfterEpochs; e++ {
+		require.NoError(t, pk.AfterEpochEnd(f.ctx, params.EpochIdentifier, e))
+	}
+	require.NoError(t, f.claim(t, id, 1)) // activity in the last epoch before going inactive
+	require.NoError(t, pk.AfterEpochEnd(f.ctx, params.EpochIdentifier, params.InactiveAfterEpochs))
+	p, _ := pk.GetProvider(f.ctx, f.provider)
+	require.Equal(t, providertypes.STATUS_ACTIVE, p.Status)
+	o, _ := pk.GetProvider(f.ctx, f.other)
+	require.Equal(t, providertypes.STATUS_INACTIVE, o.Status, "the idle provider went inactive")
 }

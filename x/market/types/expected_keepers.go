@@ -32,6 +32,8 @@ type ProviderKeeper interface {
 	CanBid(ctx context.Context, operator sdk.AccAddress) error
 	GetProvider(ctx context.Context, operator sdk.AccAddress) (providertypes.Provider, error)
 	Slash(ctx context.Context, operator sdk.AccAddress, fraction sdkmath.LegacyDec, beneficiary sdk.AccAddress, reason string) (sdk.Coin, error)
+	// Heartbeat records that the provider is alive; market activity counts.
+	Heartbeat(ctx context.Context, operator sdk.AccAddress) error
 }
 
 // ReputationKeeper is what the market needs of x/reputation.
