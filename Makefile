@@ -3,7 +3,7 @@ BIN        ?= build/cohortd
 VALIDATORS ?=
 GO         ?= go
 
-.PHONY: build install localnet test test-unit test-e2e proto-gen proto-check bench-send lint clean
+.PHONY: build install localnet test test-unit proto-gen proto-check bench-tx bench-endblocker lint clean
 
 ## build: compile cohortd into build/
 build:
@@ -33,9 +33,13 @@ proto-gen:
 proto-check: proto-gen
 	@git diff --exit-code -- '*.pb.go' '*.pb.gw.go' || { echo "generated code is stale: run make proto-gen and commit" >&2; exit 1; }
 
-## bench-send: bank-send throughput on a 1-validator localnet (prints tx/s)
-bench-send: build
-	BIN=$(BIN) bash scripts/bench-send.sh
+## bench-tx: tx/s of bank sends, CreateJob and PlaceBid on a 1-validator localnet, and their ratios
+bench-tx: build
+	BIN=$(BIN) bash scripts/bench-tx.sh
+
+## bench-endblocker: the market EndBlocker with 10 and 10,000 open leases
+bench-endblocker:
+	$(GO) test ./x/market/keeper/ -run '^$$' -bench EndBlocker -benchtime 200x
 
 lint:
 	$(GO) vet ./...

@@ -14,12 +14,8 @@ import (
 // leases opens n jobs and leases them all to one provider; their deadlines
 // are far away, so they stay open.
 func leases(b *testing.B, n int) *fixture {
-	t := &testing.T{}
-	f := setup(t)
-	if t.Failed() {
-		b.Fatal("setup failed")
-	}
-	f.c.Fund(t, f.ctx, int64(n)*2_000_000, f.provider)
+	f := setup(b)
+	f.c.Fund(b, f.ctx, int64(n)*2_000_000, f.provider)
 	for i := 0; i < n; i++ {
 		res, err := f.msg.CreateJob(f.ctx, &types.MsgCreateJob{Client: f.client.String(), Kind: types.JOB_KIND_INFERENCE,
 			Spec: types.JobSpec{ModelId: "m"}, Units: 1_000_000, MaxPrice: coin(1), Budget: coin(1_000), DeadlineBlocks: 900_000})

@@ -35,7 +35,7 @@ type fixture struct {
 }
 
 // registerProvider funds addr and registers it with twice the minimum collateral.
-func registerProvider(t *testing.T, c *testutil.Chain, ctx sdk.Context, addr sdk.AccAddress, hw providertypes.Hardware) {
+func registerProvider(t testing.TB, c *testutil.Chain, ctx sdk.Context, addr sdk.AccAddress, hw providertypes.Hardware) {
 	t.Helper()
 	c.Fund(t, ctx, 10_000_000_000, addr)
 	_, err := providerkeeper.NewMsgServer(c.App.ProviderKeeper).RegisterProvider(ctx, &providertypes.MsgRegisterProvider{
@@ -48,7 +48,7 @@ func registerProvider(t *testing.T, c *testutil.Chain, ctx sdk.Context, addr sdk
 
 var h100 = providertypes.Hardware{GpuModel: "NVIDIA H100", GpuCount: 8, GpuMemoryGib: 80, CpuCores: 64, RamGib: 512}
 
-func setup(t *testing.T) *fixture {
+func setup(t testing.TB) *fixture {
 	c := testutil.NewChain(t)
 	ctx := c.Context(t)
 	f := &fixture{c: c, ctx: ctx, k: c.App.MarketKeeper, msg: keeper.NewMsgServer(c.App.MarketKeeper), q: keeper.NewQueryServer(c.App.MarketKeeper),
