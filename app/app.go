@@ -92,6 +92,9 @@ import (
 	"github.com/cohortchain/cohort/x/provider"
 	providerkeeper "github.com/cohortchain/cohort/x/provider/keeper"
 	providertypes "github.com/cohortchain/cohort/x/provider/types"
+	"github.com/cohortchain/cohort/x/registry"
+	registrykeeper "github.com/cohortchain/cohort/x/registry/keeper"
+	registrytypes "github.com/cohortchain/cohort/x/registry/types"
 	"github.com/cohortchain/cohort/x/reputation"
 	reputationkeeper "github.com/cohortchain/cohort/x/reputation/keeper"
 	reputationtypes "github.com/cohortchain/cohort/x/reputation/types"
@@ -151,6 +154,7 @@ type App struct {
 	ProviderKeeper        providerkeeper.Keeper
 	ReputationKeeper      reputationkeeper.Keeper
 	MarketKeeper          marketkeeper.Keeper
+	RegistryKeeper        registrykeeper.Keeper
 
 	// VoteExtensions routes agreed sidecar attestations to the modules that
 	// asked for them. Modules register their kinds while the app is built.
@@ -196,7 +200,7 @@ func New(
 		distrtypes.StoreKey, slashingtypes.StoreKey, govtypes.StoreKey, consensustypes.StoreKey,
 		upgradetypes.StoreKey, evidencetypes.StoreKey, feegrant.StoreKey, authzkeeper.StoreKey,
 		epochstypes.StoreKey, providertypes.StoreKey, reputationtypes.StoreKey,
-		markettypes.StoreKey,
+		markettypes.StoreKey, registrytypes.StoreKey,
 	)
 	stores := make([]storetypes.StoreKey, 0, len(keys))
 	for _, k := range keys {
@@ -280,6 +284,7 @@ func New(
 	app.ProviderKeeper.SetHooks(app.ReputationKeeper.ProviderHooks())
 	app.MarketKeeper = marketkeeper.NewKeeper(appCodec, runtime.NewKVStoreService(keys[markettypes.StoreKey]), app.AccountKeeper, app.BankKeeper,
 		app.ProviderKeeper, app.ReputationKeeper, authority)
+	app.RegistryKeeper = registrykeeper.NewKeeper(appCodec, runtime.NewKVStoreService(keys[registrytypes.StoreKey]), addrCodec, app.MarketKeeper, authority)
 
 	app.EpochsKeeper = epochskeeper.NewKeeper(runtime.NewKVStoreService(keys[epochstypes.StoreKey]), appCodec)
 	app.EpochsKeeper.SetHooks(epochstypes.NewMultiEpochHooks(app.ProviderKeeper, app.ReputationKeeper))
@@ -302,6 +307,7 @@ func New(
 		provider.NewAppModule(appCodec, app.ProviderKeeper),
 		reputation.NewAppModule(appCodec, app.ReputationKeeper),
 		market.NewAppModule(appCodec, app.MarketKeeper),
+		registry.NewAppModule(appCodec, app.RegistryKeeper),
 	)
 	app.BasicModuleManager = module.NewBasicManagerFromManager(app.ModuleManager, map[string]module.AppModuleBasic{
 		genutiltypes.ModuleName: genutil.NewAppModuleBasic(genutiltypes.DefaultMessageValidator),
@@ -366,7 +372,7 @@ func setBlockOrder(mm *module.Manager) {
 		stakingtypes.ModuleName, slashingtypes.ModuleName, govtypes.ModuleName, minttypes.ModuleName,
 		genutiltypes.ModuleName, evidencetypes.ModuleName, authz.ModuleName, feegrant.ModuleName,
 		upgradetypes.ModuleName, epochstypes.ModuleName, providertypes.ModuleName, reputationtypes.ModuleName,
-		markettypes.ModuleName,
+		markettypes.ModuleName, registrytypes.ModuleName,
 	}
 	mm.SetOrderInitGenesis(genesisOrder...)
 	mm.SetOrderExportGenesis(genesisOrder...)

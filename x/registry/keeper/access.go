@@ -1,0 +1,91 @@
+package keeper
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/cohortchain/cohort/x/registry/types"
+)
+
+// SetAccess makes a model public, or restricted to its owner and allow list.
+func (k Keeper) SetAccess(ctx context.Context, owner string, id uint64, public bool) error {
+	m, err := k.ownedModel(ctx, owner, id)
+	if err != nil {
+		return err
+	}
+	m.Public = public
+	if err := k.Models.Set(ctx, id, m); err != nil {
+		return err
+	}
+	return events(ctx).EmitTypedEvent(&types.EventModelUpdated{ModelId: id, Change: "access", Detail: fmt.Sprintf("public=%t", public)})
+}
+
+// GrantAccess adds grantee to the model's allow list.
+func (k Keeper) GrantAccess(ctx context.Context, owner string, id uint64, grantee string) error {
+	m, err := k.ownedModel(ctx, owner, id)
+	if err != nil {
+		return err
+	}
+	if _, err := k.addr("grantee", grantee); err != nil {
+		return err
+	}
+	if slices.Contains(m.Allowed, grantee) {
+		return nil
+	}
+	if len(m.Allowed) >= types.MaxAllowed {
+		return fmt.Errorf("%w: at most %d grantees", types.ErrInvalidModel, types.MaxAllowed)
+	}
+	m.Allowed = append(m.Allowed, grantee)
+	if err := k.Models.Set(ctx, id, m); err != nil {
+		return err
+	}
+	return events(ctx).EmitTypedEvent(&types.EventModelUpdated{ModelId: id, Change: "grant", Detail: grantee})
+}
+
+// RevokeAccess removes grantee from the model's allow list.
+func (k Keeper) RevokeAccess(ctx context.Context, owner string, id uint64, grantee string) error {
+	m, err := k.ownedModel(ctx, owner, id)
+	if err != nil {
+		return err
+	}
+	i := slices.Index(m.Allowed, grantee)
+	if i < 0 {
+		return fmt.Errorf("%w: %s has no grant on model %d", types.ErrUnauthorized, grantee, id)
+	}
+	m.Allowed = slices.Delete(m.Allowed, i, i+1)
+	if err := k.Models.Set(ctx, id, m); err != nil {
+		return err
+	}
+	return events(ctx).EmitTypedEvent(&types.EventModelUpdated{ModelId: id, Change: "revoke", Detail: grantee})
+}
+
+// CanUse says whether account may use version number of model id: the
+// model is not frozen, the version is not yanked, and the model is public
+// or account is its owner or on its allow list.
+func (k Keeper) CanUse(ctx context.Context, id, number uint64, account sdk.AccAddress) (bool, string, error) {
+	m, err := k.GetModel(ctx, id)
+	if err != nil {
+		return false, "", err
+	}
+	v, err := k.GetVersion(ctx, id, number)
+	if err != nil {
+		return false, "", err
+	}
+	acct, err := k.addressCodec.BytesToString(account)
+	if err != nil {
+		return false, "", err
+	}
+	switch {
+	case m.Frozen:
+		return false, "model is frozen: " + m.FrozenReason, nil
+	case v.Status == types.VERSION_STATUS_YANKED:
+		return false, "version is yanked", nil
+	case m.Public || m.Owner == acct || slices.Contains(m.Allowed, acct):
+		return true, "", nil
+	default:
+		return false, "the model is restricted and the account is not on its allow list", nil
+	}
+}
