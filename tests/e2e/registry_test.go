@@ -32,8 +32,13 @@ func TestRegistryFlow(t *testing.T) {
 		runJSON(t, &done, append([]string{"q", "wait-tx", r.TxHash, "--timeout", "30s"}, home...)...)
 		require.Zerof(t, done.Code, "%v: %s", args, done.RawLog)
 	}
-	q := func(v any, args ...string) { t.Helper(); runJSON(t, v, append(append([]string{"q"}, args...), home...)...) }
-	addr := func(name string) string { return strings.TrimSpace(run(t, append([]string{"keys", "show", name, "-a"}, home...)...)) }
+	q := func(v any, args ...string) {
+		t.Helper()
+		runJSON(t, v, append(append([]string{"q"}, args...), home...)...)
+	}
+	addr := func(name string) string {
+		return strings.TrimSpace(run(t, append([]string{"keys", "show", name, "-a"}, home...)...))
+	}
 	bob, carol := addr("bob"), addr("carol")
 	weights := func(s string) string { h := sha256.Sum256([]byte(s)); return hex.EncodeToString(h[:]) }
 

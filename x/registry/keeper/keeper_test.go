@@ -230,7 +230,9 @@ func TestBadInput(t *testing.T) {
 		{"description too long", reg(func(m *types.MsgRegisterModel) { m.Description = long }), types.ErrInvalidModel},
 		{"no task", reg(func(m *types.MsgRegisterModel) { m.Task = "" }), types.ErrInvalidModel},
 		{"no architecture", reg(func(m *types.MsgRegisterModel) { m.Architecture = types.Architecture{} }), types.ErrInvalidModel},
-		{"spec hash not 32 bytes", reg(func(m *types.MsgRegisterModel) { m.Architecture = types.Architecture{SpecFormat: "onnx", SpecHash: []byte{1}} }), types.ErrInvalidModel},
+		{"spec hash not 32 bytes", reg(func(m *types.MsgRegisterModel) {
+			m.Architecture = types.Architecture{SpecFormat: "onnx", SpecHash: []byte{1}}
+		}), types.ErrInvalidModel},
 		{"bad licence", reg(func(m *types.MsgRegisterModel) { m.License.SpdxId = "not a licence!" }), types.ErrInvalidLicense},
 		{"custom licence without terms", reg(func(m *types.MsgRegisterModel) { m.License.SpdxId = "LicenseRef-X" }), types.ErrInvalidLicense},
 		{"bad owner", reg(func(m *types.MsgRegisterModel) { m.Owner = "cosmos1bad" }), types.ErrInvalidModel},
