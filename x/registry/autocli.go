@@ -25,6 +25,7 @@ func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 				{RpcMethod: "Version", Use: "version [model-id] [number]", Short: "One version", PositionalArgs: pos("model_id", "number")},
 				{RpcMethod: "Versions", Use: "versions [model-id]", Short: "A model's versions", PositionalArgs: pos("model_id")},
 				{RpcMethod: "Lineage", Use: "lineage [model-id] [number]", Short: "A version's ancestors and descendants", PositionalArgs: pos("model_id", "number")},
+				{RpcMethod: "VersionByJob", Use: "version-by-job [job-id]", Short: "The version a market job produced", PositionalArgs: pos("job_id")},
 				{RpcMethod: "CanUse", Use: "can-use [model-id] [number] [account]", Short: "Whether an account may use a version", PositionalArgs: pos("model_id", "number", "account")},
 			},
 		},

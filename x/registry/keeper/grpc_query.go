@@ -160,3 +160,14 @@ func (q queryServer) CanUse(ctx context.Context, req *types.QueryCanUseRequest) 
 	}
 	return &types.QueryCanUseResponse{Allowed: ok, Reason: reason}, nil
 }
+
+func (q queryServer) VersionByJob(ctx context.Context, req *types.QueryVersionByJobRequest) (*types.QueryVersionResponse, error) {
+	if req == nil {
+		return nil, status.Error(codes.InvalidArgument, "empty request")
+	}
+	ref, err := q.k.ByJob.Get(ctx, req.JobId)
+	if err != nil {
+		return nil, status.Errorf(codes.NotFound, "job %d produced no registered version", req.JobId)
+	}
+	return q.Version(ctx, &types.QueryVersionRequest{ModelId: ref.ModelId, Number: ref.Number})
+}

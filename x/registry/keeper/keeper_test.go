@@ -188,9 +188,10 @@ func TestProvenanceFromMarketJob(t *testing.T) {
 	require.NoError(t, err)
 
 	n := f.publish(t, f.owner, id, "w", types.Provenance{JobId: job.JobId})
-	ref, err := f.k.ByJob.Get(f.ctx, job.JobId)
+	byJob, err := f.q.VersionByJob(f.ctx, &types.QueryVersionByJobRequest{JobId: job.JobId})
 	require.NoError(t, err)
-	require.Equal(t, types.VersionRef{ModelId: id, Number: n}, ref)
+	require.Equal(t, id, byJob.Version.ModelId)
+	require.Equal(t, n, byJob.Version.Number)
 	_, err = f.msg.PublishVersion(f.ctx, publish(f.owner, id, "w2", types.Provenance{JobId: job.JobId}))
 	require.ErrorIs(t, err, types.ErrProvenance, "one job produces one version")
 	// Someone else's job is not their provenance.
