@@ -1,0 +1,112 @@
+package engine
+
+import (
+	"fmt"
+
+	"github.com/cohortchain/cohort/sidecar/tensor"
+)
+
+// SGD is stochastic gradient descent with momentum:
+// v ← μ·v + g; w ← w − η·v.
+type SGD struct {
+	LearningRate, Momentum float32
+	velocity               tensor.Set
+}
+
+// Step updates w in place with gradients g, in canonical name order.
+func (o *SGD) Step(w, g tensor.Set) {
+	if o.velocity == nil {
+		o.velocity = tensor.Set{}
+	}
+	for _, name := range g.Names() {
+		gd := g[name].Data
+		v, ok := o.velocity[name]
+		if !ok {
+			v = tensor.Tensor{Shape: g[name].Shape, Data: make([]float32, len(gd))}
+			o.velocity[name] = v
+		}
+		wd := w[name].Data
+		for i, gv := range gd {
+			v.Data[i] = float32(o.Momentum*v.Data[i]) + gv
+			wd[i] -= float32(o.LearningRate * v.Data[i])
+		}
+	}
+}
+
+// Dataset is labelled examples: Inputs is len(Labels) × Width, row-major.
+type Dataset struct {
+	Inputs []float32
+	Labels []int
+	Width  int
+}
+
+// TrainConfig is one local training run.
+type TrainConfig struct {
+	Steps, BatchSize       int
+	LearningRate, Momentum float32
+	Seed                   uint64
+}
+
+// TrainResult is what a training run returns: the new weights, the update
+// (new − old), the hash of the weights after every step (the evidence a
+// verifier re-executes against), and the loss of every step.
+type TrainResult struct {
+	Weights     tensor.Set
+	Update      tensor.Set
+	Checkpoints [][32]byte
+	Losses      []float32
+}
+
+// Train runs cfg.Steps steps of minibatch SGD from weights w (left
+// unchanged), drawing batches by a seeded shuffle of the data.
+func Train(s Spec, w tensor.Set, data Dataset, cfg TrainConfig) (TrainResult, error) {
+	if err := CheckWeights(s, w); err != nil {
+		return TrainResult{}, err
+	}
+	n := len(data.Labels)
+	if cfg.BatchSize <= 0 || cfg.BatchSize > n || cfg.Steps <= 0 || len(data.Inputs) != n*data.Width || data.Width != s.Layers[0].Inputs {
+		return TrainResult{}, fmt.Errorf("engine: %d examples of width %d cannot feed %d steps of batch %d into %d inputs", n, data.Width, cfg.Steps, cfg.BatchSize, s.Layers[0].Inputs)
+	}
+	cur := tensor.Set{}
+	for name, t := range w {
+		cur[name] = tensor.Tensor{Shape: t.Shape, Data: append([]float32(nil), t.Data...)}
+	}
+	opt := &SGD{LearningRate: cfg.LearningRate, Momentum: cfg.Momentum}
+	g := NewRNG(cfg.Seed, 2)
+	order, pos := g.Perm(n), 0
+	x := make([]float32, cfg.BatchSize*data.Width)
+	labels := make([]int, cfg.BatchSize)
+	res := TrainResult{}
+	for step := 0; step < cfg.Steps; step++ {
+		for b := 0; b < cfg.BatchSize; b++ {
+			if pos == n {
+				order, pos = g.Perm(n), 0
+			}
+			i := order[pos]
+			pos++
+			copy(x[b*data.Width:(b+1)*data.Width], data.Inputs[i*data.Width:(i+1)*data.Width])
+			labels[b] = data.Labels[i]
+		}
+		loss, grads, err := Gradients(s, cur, x, labels)
+		if err != nil {
+			return TrainResult{}, err
+		}
+		opt.Step(cur, grads)
+		h, err := cur.Hash()
+		if err != nil {
+			return TrainResult{}, err
+		}
+		res.Checkpoints = append(res.Checkpoints, h)
+		res.Losses = append(res.Losses, loss)
+	}
+	res.Weights = cur
+	res.Update = tensor.Set{}
+	for name, t := range cur {
+		d := make([]float32, len(t.Data))
+		for i, v := range t.Data {
+			d[i] = v - w[name].Data[i]
+		}
+		res.Update[name] = tensor.Tensor{Shape: t.Shape, Data: d}
+	}
+	return res, nil
+}
