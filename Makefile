@@ -3,7 +3,7 @@ BIN        ?= build/cohortd
 VALIDATORS ?=
 GO         ?= go
 
-.PHONY: build install localnet test test-unit proto-gen proto-check bench-tx bench-endblocker lint clean
+.PHONY: build install localnet test test-unit proto-gen proto-check bench-tx bench-endblocker bench-aggregate lint clean
 
 ## build: compile cohortd into build/
 build:
@@ -40,6 +40,10 @@ bench-tx: build
 ## bench-endblocker: the market EndBlocker with 10 and 10,000 open leases
 bench-endblocker:
 	$(GO) test ./x/market/keeper/ -run '^$$' -bench EndBlocker -benchtime 200x
+
+## bench-aggregate: each aggregation rule's read rate against a plain copy (COHORT_AGG_PARAMS sets the size)
+bench-aggregate:
+	$(GO) test ./sidecar/aggregate/ -run '^$$' -bench Aggregate -benchtime 3x
 
 lint:
 	$(GO) vet ./...
