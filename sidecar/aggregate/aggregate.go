@@ -8,10 +8,10 @@ package aggregate
 import (
 	"errors"
 	"fmt"
-	"runtime"
 	"slices"
 	"sync"
 
+	"github.com/cohortchain/cohort/sidecar/par"
 	"github.com/cohortchain/cohort/sidecar/tensor"
 )
 
@@ -66,22 +66,8 @@ func Check(updates []Update) (int, error) {
 	return d, bad
 }
 
-// coordinates runs fn over [0, d) in contiguous chunks on GOMAXPROCS goroutines.
-func coordinates(d int, fn func(lo, hi int)) {
-	workers := min(runtime.GOMAXPROCS(0), max(1, d/4096))
-	if workers <= 1 {
-		fn(0, d)
-		return
-	}
-	var wg sync.WaitGroup
-	chunk := (d + workers - 1) / workers
-	for lo := 0; lo < d; lo += chunk {
-		hi := min(lo+chunk, d)
-		wg.Add(1)
-		go func() { defer wg.Done(); fn(lo, hi) }()
-	}
-	wg.Wait()
-}
+// coordinates runs fn over [0, d) in contiguous chunks of at least 4096.
+func coordinates(d int, fn func(lo, hi int)) { par.Range(d, 4096, fn) }
 
 // Flatten lays a tensor set out as one vector in canonical name order.
 func Flatten(s tensor.Set) []float32 {

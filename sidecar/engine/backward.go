@@ -3,6 +3,8 @@ package engine
 import (
 	"fmt"
 
+	"github.com/cohortchain/cohort/sidecar/par"
+
 	"github.com/cohortchain/cohort/sidecar/tensor"
 )
 
@@ -16,7 +18,7 @@ func SoftmaxCrossEntropy(logits []float32, labels []int, classes int) (float32, 
 	grad := make([]float32, len(logits))
 	losses := make([]float32, batch)
 	inv := 1 / float32(batch)
-	parallelRows(batch, func(lo, hi int) {
+	par.Range(batch, 64, func(lo, hi int) {
 		for n := lo; n < hi; n++ {
 			row, g := logits[n*classes:(n+1)*classes], grad[n*classes:(n+1)*classes]
 			maxv := row[0]
@@ -64,7 +66,7 @@ func backward(s Spec, w tensor.Set, acts activations, dout []float32, batch int)
 			wd := w[weightName(i)].Data
 			// dW[k][o] = Σ_n x[n][k]·dout[n][o], in increasing n; rows k in parallel.
 			dw := make([]float32, in*out)
-			parallelRows(in, func(lo, hi int) {
+			par.Range(in, 64, func(lo, hi int) {
 				for k := lo; k < hi; k++ {
 					row := dw[k*out : (k+1)*out]
 					for n := 0; n < batch; n++ {
@@ -88,7 +90,7 @@ func backward(s Spec, w tensor.Set, acts activations, dout []float32, batch int)
 			}
 			// dx[n][k] = Σ_o dout[n][o]·W[k][o], in increasing o; rows n in parallel.
 			dx := make([]float32, batch*in)
-			parallelRows(batch, func(lo, hi int) {
+			par.Range(batch, 64, func(lo, hi int) {
 				for n := lo; n < hi; n++ {
 					dr := dout[n*out : (n+1)*out]
 					for k := 0; k < in; k++ {

@@ -5,7 +5,7 @@
 // How determinism is kept, in one place:
 //   - Every output element is computed by one goroutine, summing in a fixed
 //     index order; parallelism only splits which goroutine computes which
-//     outputs (par.go), never how one output is summed.
+//     outputs (package par), never how one output is summed.
 //   - No fused multiply-add: every product is rounded to float32 by an
 //     explicit conversion before it is added (the Go spec lets a compiler
 //     fuse x*y+z, and some targets do; a conversion forbids it).

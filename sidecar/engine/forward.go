@@ -3,6 +3,8 @@ package engine
 import (
 	"fmt"
 
+	"github.com/cohortchain/cohort/sidecar/par"
+
 	"github.com/cohortchain/cohort/sidecar/tensor"
 )
 
@@ -15,7 +17,7 @@ type activations struct {
 // summed in increasing k, each product rounded to float32 first.
 func denseForward(x []float32, batch, in, out int, w, b []float32) []float32 {
 	y := make([]float32, batch*out)
-	parallelRows(batch, func(lo, hi int) {
+	par.Range(batch, 64, func(lo, hi int) {
 		for n := lo; n < hi; n++ {
 			xr, yr := x[n*in:(n+1)*in], y[n*out:(n+1)*out]
 			copy(yr, b)
