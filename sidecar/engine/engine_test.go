@@ -128,6 +128,22 @@ func TestDeterministicAcrossRunsAndThreads(t *testing.T) {
 	require.NotEqual(t, want, other)
 }
 
+func TestAdamLearnsAndIsDeterministic(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	data := clusters(1000, 100, 5, 2)
+	run := func(procs int) TrainResult {
+		runtime.GOMAXPROCS(procs)
+		w, err := Init(mlp, 7)
+		require.NoError(t, err)
+		res, err := Train(mlp, w, data, TrainConfig{Steps: 40, BatchSize: 64, LearningRate: 0.003, Optimizer: "adam", Seed: 11})
+		require.NoError(t, err)
+		return res
+	}
+	a, b := run(1), run(8)
+	require.Less(t, a.Losses[len(a.Losses)-1], a.Losses[0]/4)
+	require.Equal(t, a.Checkpoints, b.Checkpoints)
+}
+
 func TestBadInput(t *testing.T) {
 	require.Error(t, Spec{}.Validate())
 	require.Error(t, Spec{Layers: []LayerSpec{{Kind: "relu"}}}.Validate())

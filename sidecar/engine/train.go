@@ -40,10 +40,12 @@ type Dataset struct {
 	Width  int
 }
 
-// TrainConfig is one local training run.
+// TrainConfig is one local training run. Optimizer "adam" uses Adam;
+// anything else SGD with Momentum.
 type TrainConfig struct {
 	Steps, BatchSize       int
 	LearningRate, Momentum float32
+	Optimizer              string
 	Seed                   uint64
 }
 
@@ -71,7 +73,10 @@ func Train(s Spec, w tensor.Set, data Dataset, cfg TrainConfig) (TrainResult, er
 	for name, t := range w {
 		cur[name] = tensor.Tensor{Shape: t.Shape, Data: append([]float32(nil), t.Data...)}
 	}
-	opt := &SGD{LearningRate: cfg.LearningRate, Momentum: cfg.Momentum}
+	var opt Optimizer = &SGD{LearningRate: cfg.LearningRate, Momentum: cfg.Momentum}
+	if cfg.Optimizer == "adam" {
+		opt = NewAdam(cfg.LearningRate)
+	}
 	g := NewRNG(cfg.Seed, 2)
 	order, pos := g.Perm(n), 0
 	x := make([]float32, cfg.BatchSize*data.Width)
