@@ -3,11 +3,12 @@ BIN        ?= build/cohortd
 VALIDATORS ?=
 GO         ?= go
 
-.PHONY: build install localnet test test-unit proto-gen proto-check bench-tx bench-endblocker bench-aggregate lint clean
+.PHONY: build install localnet test test-unit proto-gen proto-check bench-tx bench-endblocker bench-aggregate fashion-mnist lint clean
 
-## build: compile cohortd into build/
+## build: compile cohortd and cohort-sidecar into build/
 build:
 	$(GO) build -o $(BIN) ./cmd/cohortd
+	$(GO) build -o build/cohort-sidecar ./cmd/cohort-sidecar
 
 ## install: put cohortd in $GOPATH/bin
 install:
@@ -44,6 +45,10 @@ bench-endblocker:
 ## bench-aggregate: each aggregation rule's read rate against a plain copy (COHORT_AGG_PARAMS sets the size)
 bench-aggregate:
 	$(GO) test ./sidecar/aggregate/ -run '^$$' -bench Aggregate -benchtime 3x
+
+## fashion-mnist: the engine's quality bar, centralized Fashion-MNIST (needs dataset-fashion-mnist)
+fashion-mnist:
+	bash scripts/fashion-mnist.sh
 
 lint:
 	$(GO) vet ./...

@@ -41,11 +41,13 @@ type Dataset struct {
 }
 
 // TrainConfig is one local training run. Optimizer "adam" uses Adam;
-// anything else SGD with Momentum.
+// anything else SGD with Momentum. Resume, when set, is used instead and
+// keeps its state (momentum, moments) from a previous run.
 type TrainConfig struct {
 	Steps, BatchSize       int
 	LearningRate, Momentum float32
 	Optimizer              string
+	Resume                 Optimizer
 	Seed                   uint64
 }
 
@@ -74,7 +76,10 @@ func Train(s Spec, w tensor.Set, data Dataset, cfg TrainConfig) (TrainResult, er
 		cur[name] = tensor.Tensor{Shape: t.Shape, Data: append([]float32(nil), t.Data...)}
 	}
 	var opt Optimizer = &SGD{LearningRate: cfg.LearningRate, Momentum: cfg.Momentum}
-	if cfg.Optimizer == "adam" {
+	switch {
+	case cfg.Resume != nil:
+		opt = cfg.Resume
+	case cfg.Optimizer == "adam":
 		opt = NewAdam(cfg.LearningRate)
 	}
 	g := NewRNG(cfg.Seed, 2)

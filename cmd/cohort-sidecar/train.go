@@ -1,0 +1,131 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cohortchain/cohort/sidecar/data"
+	"github.com/cohortchain/cohort/sidecar/engine"
+	"github.com/cohortchain/cohort/sidecar/safetensors"
+	"github.com/cohortchain/cohort/sidecar/tensor"
+)
+
+// DefaultDataDir is where Debian's dataset-fashion-mnist installs the files.
+const DefaultDataDir = "/usr/share/datasets/fashion-mnist"
+
+func trainCmd() *cobra.Command {
+	var (
+		dir, optimizer, out string
+		epochs, batch       int
+		hidden              int
+		lr                  float32
+		seed                uint64
+		limit               int
+	)
+	cmd := &cobra.Command{
+		Use:   "train",
+		Short: "Train an MLP on Fashion-MNIST, centralized, and print test accuracy",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			w := cmd.OutOrStdout()
+			train, err := data.LoadImages(filepath.Join(dir, "train-images-idx3-ubyte.gz"), filepath.Join(dir, "train-labels-idx1-ubyte.gz"))
+			if err != nil {
+				return fmt.Errorf("%w (install Debian's dataset-fashion-mnist, or pass --data-dir)", err)
+			}
+			test, err := data.LoadImages(filepath.Join(dir, "t10k-images-idx3-ubyte.gz"), filepath.Join(dir, "t10k-labels-idx1-ubyte.gz"))
+			if err != nil {
+				return err
+			}
+			if limit > 0 && limit < len(train.Labels) {
+				train = engine.Dataset{Inputs: train.Inputs[:limit*train.Width], Labels: train.Labels[:limit], Width: train.Width}
+			}
+			spec := engine.Spec{Layers: []engine.LayerSpec{
+				{Kind: "dense", Inputs: train.Width, Outputs: hidden}, {Kind: "relu"}, {Kind: "dense", Inputs: hidden, Outputs: 10},
+			}}
+			weights, err := engine.Init(spec, seed)
+			if err != nil {
+				return err
+			}
+			stepsPerEpoch := len(train.Labels) / batch
+			fmt.Fprintf(w, "training %d→%d→10 on %d images, %d epochs of %d steps (batch %d, %s, lr %g)\n",
+				train.Width, hidden, len(train.Labels), epochs, stepsPerEpoch, batch, optimizer, lr)
+			// One optimizer across epochs, so that momentum and Adam's moments carry over.
+			var opt engine.Optimizer = &engine.SGD{LearningRate: lr, Momentum: 0.9}
+			if optimizer == "adam" {
+				opt = engine.NewAdam(lr)
+			}
+			start := time.Now()
+			for e := 0; e < epochs; e++ {
+				res, err := engine.Train(spec, weights, train, engine.TrainConfig{Steps: stepsPerEpoch, BatchSize: batch,
+					Resume: opt, Seed: seed + uint64(e)})
+				if err != nil {
+					return err
+				}
+				weights = res.Weights
+				acc, err := accuracy(spec, weights, test)
+				if err != nil {
+					return err
+				}
+				elapsed := time.Since(start)
+				fmt.Fprintf(w, "epoch %d/%d  loss %.4f  test accuracy %.2f%%  %.0f images/s\n", e+1, epochs,
+					res.Losses[len(res.Losses)-1], 100*acc, float64((e+1)*stepsPerEpoch*batch)/elapsed.Seconds())
+			}
+			h, err := weights.Hash()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(w, "weights hash %x\n", h)
+			if out != "" {
+				bz, err := safetensors.Encode(weights, map[string]string{"format": "cohort-engine"})
+				if err != nil {
+					return err
+				}
+				if err := os.WriteFile(out, bz, 0o644); err != nil {
+					return err
+				}
+				fmt.Fprintf(w, "wrote %s (%d bytes)\n", out, len(bz))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dir, "data-dir", DefaultDataDir, "directory with the Fashion-MNIST IDX files")
+	cmd.Flags().IntVar(&epochs, "epochs", 3, "passes over the training set")
+	cmd.Flags().IntVar(&batch, "batch", 64, "minibatch size")
+	cmd.Flags().IntVar(&hidden, "hidden", 128, "hidden units")
+	cmd.Flags().Float32Var(&lr, "lr", 0.001, "learning rate")
+	cmd.Flags().StringVar(&optimizer, "optimizer", "adam", "adam or sgd (momentum 0.9)")
+	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed of initialisation and batch order")
+	cmd.Flags().IntVar(&limit, "limit", 0, "train on the first N images only (0: all)")
+	cmd.Flags().StringVar(&out, "out", "", "write the trained weights as safetensors")
+	return cmd
+}
+
+// accuracy is the share of examples whose largest logit is the label,
+// evaluated in batches of 1,000.
+func accuracy(spec engine.Spec, w tensor.Set, d engine.Dataset) (float64, error) {
+	correct := 0
+	for lo := 0; lo < len(d.Labels); lo += 1000 {
+		hi := min(lo+1000, len(d.Labels))
+		logits, err := engine.Forward(spec, w, d.Inputs[lo*d.Width:hi*d.Width], hi-lo)
+		if err != nil {
+			return 0, err
+		}
+		classes := len(logits) / (hi - lo)
+		for n := 0; n < hi-lo; n++ {
+			row, best := logits[n*classes:(n+1)*classes], 0
+			for c := range row {
+				if row[c] > row[best] {
+					best = c
+				}
+			}
+			if best == d.Labels[lo+n] {
+				correct++
+			}
+		}
+	}
+	return float64(correct) / float64(len(d.Labels)), nil
+}

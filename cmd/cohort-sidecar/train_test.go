@@ -1,0 +1,66 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cohortchain/cohort/sidecar/safetensors"
+)
+
+// writeIDX writes a gzipped unsigned-byte IDX file.
+func writeIDX(t *testing.T, path string, dims []int, payload []byte) {
+	b := []byte{0, 0, 0x08, byte(len(dims))}
+	for _, d := range dims {
+		b = binary.BigEndian.AppendUint32(b, uint32(d))
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	_, _ = zw.Write(append(b, payload...))
+	require.NoError(t, zw.Close())
+	require.NoError(t, os.WriteFile(path, buf.Bytes(), 0o600))
+}
+
+// TestTrainCommand runs `cohort-sidecar train` on a tiny synthetic
+// Fashion-MNIST-shaped dataset: two classes, bright left or bright right.
+func TestTrainCommand(t *testing.T) {
+	dir := t.TempDir()
+	const n, side = 400, 4
+	pixels, labels := make([]byte, n*side*side), make([]byte, n)
+	for i := 0; i < n; i++ {
+		labels[i] = byte(i % 2)
+		for p := 0; p < side*side; p++ {
+			if (p%side < side/2) == (i%2 == 0) {
+				pixels[i*side*side+p] = 200
+			}
+		}
+	}
+	for _, set := range []string{"train", "t10k"} {
+		writeIDX(t, filepath.Join(dir, set+"-images-idx3-ubyte.gz"), []int{n, side, side}, pixels)
+		writeIDX(t, filepath.Join(dir, set+"-labels-idx1-ubyte.gz"), []int{n}, labels)
+	}
+	out := filepath.Join(dir, "w.safetensors")
+	cmd := trainCmd()
+	var stdout bytes.Buffer
+	cmd.SetOut(&stdout)
+	cmd.SetArgs([]string{"--data-dir", dir, "--epochs", "2", "--hidden", "8", "--lr", "0.01", "--out", out})
+	require.NoError(t, cmd.Execute())
+	require.Contains(t, stdout.String(), "test accuracy 100.00%")
+	require.True(t, strings.Contains(stdout.String(), "weights hash "))
+	bz, err := os.ReadFile(out)
+	require.NoError(t, err)
+	f, err := safetensors.Decode(bz)
+	require.NoError(t, err)
+	require.Len(t, f.Tensors, 4)
+
+	cmd = trainCmd()
+	cmd.SetOut(&stdout)
+	cmd.SetArgs([]string{"--data-dir", filepath.Join(dir, "missing")})
+	require.ErrorContains(t, cmd.Execute(), "dataset-fashion-mnist")
+}
