@@ -1,10 +1,10 @@
 // Command cohort-sidecar is the off-chain daemon that validators and
-// providers run next to cohortd. This build has its training tool:
+// providers run next to cohortd. This build has its training tools:
 //
-//	cohort-sidecar train --epochs 3
+//	cohort-sidecar train --epochs 3      # centralized Fashion-MNIST, test accuracy, weights hash
+//	cohort-sidecar simulate              # federated, non-IID, rule × attack table of test accuracy
 //
-// trains a model on Fashion-MNIST (Debian's dataset-fashion-mnist) with the
-// deterministic engine, and prints test accuracy and the weights hash.
+// Both use the deterministic engine and Debian's dataset-fashion-mnist.
 package main
 
 import (
@@ -21,7 +21,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(trainCmd())
+	root.AddCommand(trainCmd(), simulateCmd())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "cohort-sidecar:", err)
 		os.Exit(1)

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cohortchain/cohort/sidecar/aggregate"
+	"github.com/cohortchain/cohort/sidecar/data"
+	"github.com/cohortchain/cohort/sidecar/engine"
+	"github.com/cohortchain/cohort/sidecar/fedsim"
+)
+
+// rulesByName are the aggregation rules the simulation can use.
+func rulesByName(f int) map[string]aggregate.Rule {
+	return map[string]aggregate.Rule{
+		"fedavg":            aggregate.FedAvg{},
+		"median":            aggregate.Median{},
+		"trimmed-mean":      aggregate.TrimmedMean{Beta: 0.2},
+		"krum":              aggregate.Krum{F: f},
+		"multi-krum":        aggregate.Krum{F: f, Multi: 4},
+		"geometric-median":  aggregate.GeometricMedian{Iterations: 10},
+		"centered-clipping": aggregate.CenteredClipping{Tau: 1, Iterations: 3},
+		"bulyan":            aggregate.Bulyan{F: f},
+	}
+}
+
+func simulateCmd() *cobra.Command {
+	var (
+		dir, rules, attacks               string
+		clients, attackers, rounds, local int
+		batch, hidden, limit              int
+		alpha                             float64
+		lr                                float32
+		seed                              uint64
+	)
+	cmd := &cobra.Command{
+		Use:   "simulate",
+		Short: "Federated training on Fashion-MNIST in one process: a table of test accuracy by rule and attack",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			w := cmd.OutOrStdout()
+			train, err := data.LoadImages(filepath.Join(dir, "train-images-idx3-ubyte.gz"), filepath.Join(dir, "train-labels-idx1-ubyte.gz"))
+			if err != nil {
+				return fmt.Errorf("%w (install Debian's dataset-fashion-mnist, or pass --data-dir)", err)
+			}
+			test, err := data.LoadImages(filepath.Join(dir, "t10k-images-idx3-ubyte.gz"), filepath.Join(dir, "t10k-labels-idx1-ubyte.gz"))
+			if err != nil {
+				return err
+			}
+			if limit > 0 && limit < len(train.Labels) {
+				train = engine.Dataset{Inputs: train.Inputs[:limit*train.Width], Labels: train.Labels[:limit], Width: train.Width}
+			}
+			shards, err := data.PartitionDirichlet(train.Labels, 10, clients, alpha, seed)
+			if err != nil {
+				return err
+			}
+			spec := engine.Spec{Layers: []engine.LayerSpec{{Kind: "dense", Inputs: train.Width, Outputs: hidden}, {Kind: "relu"}, {Kind: "dense", Inputs: hidden, Outputs: 10}}}
+			all := rulesByName(attackers)
+			ruleNames, attackNames := strings.Split(rules, ","), strings.Split(attacks, ",")
+			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+			fmt.Fprintf(w, "%d clients (Dirichlet %.2f), %d attacking; %d rounds of %d local steps; test accuracy after the last round\n",
+				clients, alpha, attackers, rounds, local)
+			fmt.Fprintf(tw, "rule \\ attack\t%s\t\n", strings.Join(attackNames, "\t"))
+			for _, rn := range ruleNames {
+				rule, ok := all[rn]
+				if !ok {
+					return fmt.Errorf("unknown rule %q", rn)
+				}
+				row := []string{rn}
+				for _, an := range attackNames {
+					n := attackers
+					if an == fedsim.AttackNone {
+						n = 0
+					}
+					res, _, err := fedsim.Run(fedsim.Config{Spec: spec, Shards: shards, Attackers: n, Attack: an, Rule: rule,
+						Rounds: rounds, LocalSteps: local, BatchSize: batch, LearningRate: lr, Seed: seed}, train, test, 10)
+					if err != nil {
+						return fmt.Errorf("%s / %s: %w", rn, an, err)
+					}
+					row = append(row, fmt.Sprintf("%.2f%%", 100*res[len(res)-1].Accuracy))
+					fmt.Fprintf(cmd.ErrOrStderr(), "%s / %s: %s\n", rn, an, row[len(row)-1])
+				}
+				fmt.Fprintf(tw, "%s\t\n", strings.Join(row, "\t"))
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&dir, "data-dir", DefaultDataDir, "directory with the Fashion-MNIST IDX files")
+	cmd.Flags().StringVar(&rules, "rules", "fedavg,median,trimmed-mean,krum,multi-krum,geometric-median,centered-clipping,bulyan", "rules, comma-separated")
+	cmd.Flags().StringVar(&attacks, "attacks", strings.Join(fedsim.Attacks, ","), "attacks, comma-separated")
+	cmd.Flags().IntVar(&clients, "clients", 10, "clients")
+	cmd.Flags().IntVar(&attackers, "attackers", 2, "attacking clients")
+	cmd.Flags().Float64Var(&alpha, "alpha", 0.5, "Dirichlet concentration of the non-IID split")
+	cmd.Flags().IntVar(&rounds, "rounds", 20, "rounds")
+	cmd.Flags().IntVar(&local, "local-steps", 20, "local steps per round")
+	cmd.Flags().IntVar(&batch, "batch", 32, "local minibatch size")
+	cmd.Flags().IntVar(&hidden, "hidden", 128, "hidden units")
+	cmd.Flags().Float32Var(&lr, "lr", 0.02, "local learning rate (SGD, momentum 0.9)")
+	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed")
+	cmd.Flags().IntVar(&limit, "limit", 0, "use the first N training images only (0: all)")
+	return cmd
+}
