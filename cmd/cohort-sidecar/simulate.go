@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -61,16 +60,19 @@ func simulateCmd() *cobra.Command {
 			spec := engine.Spec{Layers: []engine.LayerSpec{{Kind: "dense", Inputs: train.Width, Outputs: hidden}, {Kind: "relu"}, {Kind: "dense", Inputs: hidden, Outputs: 10}}}
 			all := rulesByName(attackers)
 			ruleNames, attackNames := strings.Split(rules, ","), strings.Split(attacks, ",")
-			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 			fmt.Fprintf(w, "%d clients (Dirichlet %.2f), %d attacking; %d rounds of %d local steps; test accuracy after the last round\n",
 				clients, alpha, attackers, rounds, local)
-			fmt.Fprintf(tw, "rule \\ attack\t%s\t\n", strings.Join(attackNames, "\t"))
+			table := fmt.Sprintf("%-18s", "rule \\ attack")
+			for _, an := range attackNames {
+				table += fmt.Sprintf("%12s", an)
+			}
+			table += "\n"
 			for _, rn := range ruleNames {
 				rule, ok := all[rn]
 				if !ok {
 					return fmt.Errorf("unknown rule %q", rn)
 				}
-				row := []string{rn}
+				table += fmt.Sprintf("%-18s", rn)
 				for _, an := range attackNames {
 					n := attackers
 					if an == fedsim.AttackNone {
@@ -81,12 +83,14 @@ func simulateCmd() *cobra.Command {
 					if err != nil {
 						return fmt.Errorf("%s / %s: %w", rn, an, err)
 					}
-					row = append(row, fmt.Sprintf("%.2f%%", 100*res[len(res)-1].Accuracy))
-					fmt.Fprintf(cmd.ErrOrStderr(), "%s / %s: %s\n", rn, an, row[len(row)-1])
+					cell := fmt.Sprintf("%.2f%%", 100*res[len(res)-1].Accuracy)
+					table += fmt.Sprintf("%12s", cell)
+					fmt.Fprintf(cmd.ErrOrStderr(), "%s / %s: %s\n", rn, an, cell)
 				}
-				fmt.Fprintf(tw, "%s\t\n", strings.Join(row, "\t"))
+				table += "\n"
 			}
-			return tw.Flush()
+			_, err = fmt.Fprint(w, table)
+			return err
 		},
 	}
 	cmd.Flags().StringVar(&dir, "data-dir", DefaultDataDir, "directory with the Fashion-MNIST IDX files")
