@@ -11,7 +11,6 @@ import (
 	"github.com/cohortchain/cohort/sidecar/data"
 	"github.com/cohortchain/cohort/sidecar/engine"
 	"github.com/cohortchain/cohort/sidecar/safetensors"
-	"github.com/cohortchain/cohort/sidecar/tensor"
 )
 
 // DefaultDataDir is where Debian's dataset-fashion-mnist installs the files.
@@ -66,7 +65,7 @@ func trainCmd() *cobra.Command {
 					return err
 				}
 				weights = res.Weights
-				acc, err := accuracy(spec, weights, test)
+				acc, err := engine.Accuracy(spec, weights, test)
 				if err != nil {
 					return err
 				}
@@ -102,30 +101,4 @@ func trainCmd() *cobra.Command {
 	cmd.Flags().IntVar(&limit, "limit", 0, "train on the first N images only (0: all)")
 	cmd.Flags().StringVar(&out, "out", "", "write the trained weights as safetensors")
 	return cmd
-}
-
-// accuracy is the share of examples whose largest logit is the label,
-// evaluated in batches of 1,000.
-func accuracy(spec engine.Spec, w tensor.Set, d engine.Dataset) (float64, error) {
-	correct := 0
-	for lo := 0; lo < len(d.Labels); lo += 1000 {
-		hi := min(lo+1000, len(d.Labels))
-		logits, err := engine.Forward(spec, w, d.Inputs[lo*d.Width:hi*d.Width], hi-lo)
-		if err != nil {
-			return 0, err
-		}
-		classes := len(logits) / (hi - lo)
-		for n := 0; n < hi-lo; n++ {
-			row, best := logits[n*classes:(n+1)*classes], 0
-			for c := range row {
-				if row[c] > row[best] {
-					best = c
-				}
-			}
-			if best == d.Labels[lo+n] {
-				correct++
-			}
-		}
-	}
-	return float64(correct) / float64(len(d.Labels)), nil
 }

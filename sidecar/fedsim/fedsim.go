@@ -106,7 +106,7 @@ func Run(cfg Config, train, test engine.Dataset, classes int) ([]Round, tensor.S
 		if global, err = aggregate.Unflatten(flat, global); err != nil {
 			return nil, nil, err
 		}
-		acc, err := Accuracy(cfg.Spec, global, test)
+		acc, err := engine.Accuracy(cfg.Spec, global, test)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -132,30 +132,4 @@ func subset(d engine.Dataset, idx []int, flip bool, classes int) engine.Dataset 
 		out.Labels = append(out.Labels, y)
 	}
 	return out
-}
-
-// Accuracy is the share of examples whose largest logit is the label,
-// evaluated in batches of 1,000.
-func Accuracy(spec engine.Spec, w tensor.Set, d engine.Dataset) (float64, error) {
-	correct := 0
-	for lo := 0; lo < len(d.Labels); lo += 1000 {
-		hi := min(lo+1000, len(d.Labels))
-		logits, err := engine.Forward(spec, w, d.Inputs[lo*d.Width:hi*d.Width], hi-lo)
-		if err != nil {
-			return 0, err
-		}
-		classes := len(logits) / (hi - lo)
-		for n := 0; n < hi-lo; n++ {
-			row, best := logits[n*classes:(n+1)*classes], 0
-			for c := range row {
-				if row[c] > row[best] {
-					best = c
-				}
-			}
-			if best == d.Labels[lo+n] {
-				correct++
-			}
-		}
-	}
-	return float64(correct) / float64(len(d.Labels)), nil
 }
