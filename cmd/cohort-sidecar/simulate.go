@@ -2,14 +2,12 @@ package main
 
 import (
 	"fmt"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cohortchain/cohort/sidecar/aggregate"
 	"github.com/cohortchain/cohort/sidecar/data"
-	"github.com/cohortchain/cohort/sidecar/engine"
 	"github.com/cohortchain/cohort/sidecar/fedsim"
 )
 
@@ -42,22 +40,15 @@ func simulateCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			w := cmd.OutOrStdout()
-			train, err := data.LoadImages(filepath.Join(dir, "train-images-idx3-ubyte.gz"), filepath.Join(dir, "train-labels-idx1-ubyte.gz"))
-			if err != nil {
-				return fmt.Errorf("%w (install Debian's dataset-fashion-mnist, or pass --data-dir)", err)
-			}
-			test, err := data.LoadImages(filepath.Join(dir, "t10k-images-idx3-ubyte.gz"), filepath.Join(dir, "t10k-labels-idx1-ubyte.gz"))
+			train, test, err := loadFashionMNIST(dir, limit)
 			if err != nil {
 				return err
-			}
-			if limit > 0 && limit < len(train.Labels) {
-				train = engine.Dataset{Inputs: train.Inputs[:limit*train.Width], Labels: train.Labels[:limit], Width: train.Width}
 			}
 			shards, err := data.PartitionDirichlet(train.Labels, 10, clients, alpha, seed)
 			if err != nil {
 				return err
 			}
-			spec := engine.Spec{Layers: []engine.LayerSpec{{Kind: "dense", Inputs: train.Width, Outputs: hidden}, {Kind: "relu"}, {Kind: "dense", Inputs: hidden, Outputs: 10}}}
+			spec := mlpSpec(train.Width, hidden)
 			all := rulesByName(attackers)
 			ruleNames, attackNames := strings.Split(rules, ","), strings.Split(attacks, ",")
 			fmt.Fprintf(w, "%d clients (Dirichlet %.2f), %d attacking; %d rounds of %d local steps; test accuracy after the last round\n",

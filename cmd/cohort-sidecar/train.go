@@ -3,18 +3,13 @@ package main
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/cohortchain/cohort/sidecar/data"
 	"github.com/cohortchain/cohort/sidecar/engine"
 	"github.com/cohortchain/cohort/sidecar/safetensors"
 )
-
-// DefaultDataDir is where Debian's dataset-fashion-mnist installs the files.
-const DefaultDataDir = "/usr/share/datasets/fashion-mnist"
 
 func trainCmd() *cobra.Command {
 	var (
@@ -31,20 +26,11 @@ func trainCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			w := cmd.OutOrStdout()
-			train, err := data.LoadImages(filepath.Join(dir, "train-images-idx3-ubyte.gz"), filepath.Join(dir, "train-labels-idx1-ubyte.gz"))
-			if err != nil {
-				return fmt.Errorf("%w (install Debian's dataset-fashion-mnist, or pass --data-dir)", err)
-			}
-			test, err := data.LoadImages(filepath.Join(dir, "t10k-images-idx3-ubyte.gz"), filepath.Join(dir, "t10k-labels-idx1-ubyte.gz"))
+			train, test, err := loadFashionMNIST(dir, limit)
 			if err != nil {
 				return err
 			}
-			if limit > 0 && limit < len(train.Labels) {
-				train = engine.Dataset{Inputs: train.Inputs[:limit*train.Width], Labels: train.Labels[:limit], Width: train.Width}
-			}
-			spec := engine.Spec{Layers: []engine.LayerSpec{
-				{Kind: "dense", Inputs: train.Width, Outputs: hidden}, {Kind: "relu"}, {Kind: "dense", Inputs: hidden, Outputs: 10},
-			}}
+			spec := mlpSpec(train.Width, hidden)
 			weights, err := engine.Init(spec, seed)
 			if err != nil {
 				return err
