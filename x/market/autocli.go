@@ -3,26 +3,21 @@ package market
 import (
 	autocliv1 "cosmossdk.io/api/cosmos/autocli/v1"
 
+	"github.com/cohortchain/cohort/internal/modulebase"
+
 	"github.com/cohortchain/cohort/x/market/types"
 )
 
 // AutoCLIOptions describes `cohortd tx market ...` and `cohortd q market ...`.
 func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
-	pos := func(fields ...string) []*autocliv1.PositionalArgDescriptor {
-		out := make([]*autocliv1.PositionalArgDescriptor, len(fields))
-		for i, f := range fields {
-			out[i] = &autocliv1.PositionalArgDescriptor{ProtoField: f}
-		}
-		return out
-	}
 	return &autocliv1.ModuleOptions{
 		Query: &autocliv1.ServiceCommandDescriptor{
 			Service: types.Query_serviceDesc.ServiceName,
 			RpcCommandOptions: []*autocliv1.RpcCommandOptions{
 				{RpcMethod: "Params", Use: "params", Short: "The market's parameters"},
-				{RpcMethod: "Job", Use: "job [id]", Short: "One job, with its lease and escrow", PositionalArgs: pos("id")},
+				{RpcMethod: "Job", Use: "job [id]", Short: "One job, with its lease and escrow", PositionalArgs: modulebase.Args("id")},
 				{RpcMethod: "Jobs", Use: "jobs", Short: "Jobs, filtered by --client, --provider or --state"},
-				{RpcMethod: "Bids", Use: "bids [job-id]", Short: "The bids on a job", PositionalArgs: pos("job_id")},
+				{RpcMethod: "Bids", Use: "bids [job-id]", Short: "The bids on a job", PositionalArgs: modulebase.Args("job_id")},
 				{RpcMethod: "Escrow", Use: "escrow", Short: "What the market holds (--job-id for one job)"},
 			},
 		},
@@ -32,19 +27,19 @@ func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 				{RpcMethod: "CreateJob", Use: "create-job [kind] [spec-json] [units] [max-price] [budget] [deadline-blocks]",
 					Short:          "Open a job and escrow its budget (kind: training, inference or verification)",
 					Example:        `cohortd tx market create-job training '{"model_id":"mnist-mlp","data_requirement":"fashion-mnist"}' 100 10ucohort 1000ucohort 200 --from bob`,
-					PositionalArgs: pos("kind", "spec", "units", "max_price", "budget", "deadline_blocks")},
-				{RpcMethod: "PlaceBid", Use: "bid [job-id] [price] [deposit]", Short: "Bid on an open job", PositionalArgs: pos("job_id", "price", "deposit")},
-				{RpcMethod: "CloseBid", Use: "close-bid [job-id]", Short: "Withdraw an open bid", PositionalArgs: pos("job_id")},
-				{RpcMethod: "AcceptBid", Use: "accept-bid [job-id] [provider]", Short: "Make a bid the job's lease", PositionalArgs: pos("job_id", "provider")},
+					PositionalArgs: modulebase.Args("kind", "spec", "units", "max_price", "budget", "deadline_blocks")},
+				{RpcMethod: "PlaceBid", Use: "bid [job-id] [price] [deposit]", Short: "Bid on an open job", PositionalArgs: modulebase.Args("job_id", "price", "deposit")},
+				{RpcMethod: "CloseBid", Use: "close-bid [job-id]", Short: "Withdraw an open bid", PositionalArgs: modulebase.Args("job_id")},
+				{RpcMethod: "AcceptBid", Use: "accept-bid [job-id] [provider]", Short: "Make a bid the job's lease", PositionalArgs: modulebase.Args("job_id", "provider")},
 				{RpcMethod: "SubmitResult", Use: "submit-result [job-id] [result-json]", Short: "Deliver a lease's result",
 					Example:        `cohortd tx market submit-result 1 '{"hash":"<base64 sha256>","size":"1024","location":"https://gpu-1.example/blobs/<hex>"}' --from alice`,
-					PositionalArgs: pos("job_id", "result")},
-				{RpcMethod: "AcceptResult", Use: "accept-result [job-id]", Short: "Settle a submitted result now", PositionalArgs: pos("job_id")},
-				{RpcMethod: "Dispute", Use: "dispute [job-id] [reason]", Short: "Challenge a submitted result (posts the dispute bond)", PositionalArgs: pos("job_id", "reason")},
-				{RpcMethod: "ResolveDispute", Use: "resolve-dispute [job-id] [provider-at-fault]", Short: "Decide a dispute (governance or a dispute resolver)", PositionalArgs: pos("job_id", "provider_at_fault")},
-				{RpcMethod: "CancelJob", Use: "cancel-job [job-id]", Short: "Cancel a job without a result and get the escrow back", PositionalArgs: pos("job_id")},
-				{RpcMethod: "ClaimUsage", Use: "claim-usage [job-id] [units]", Short: "Claim units a metered (inference) lease served", PositionalArgs: pos("job_id", "units")},
-				{RpcMethod: "TopUp", Use: "top-up [job-id] [amount]", Short: "Add to a job's escrow; a paused lease resumes", PositionalArgs: pos("job_id", "amount")},
+					PositionalArgs: modulebase.Args("job_id", "result")},
+				{RpcMethod: "AcceptResult", Use: "accept-result [job-id]", Short: "Settle a submitted result now", PositionalArgs: modulebase.Args("job_id")},
+				{RpcMethod: "Dispute", Use: "dispute [job-id] [reason]", Short: "Challenge a submitted result (posts the dispute bond)", PositionalArgs: modulebase.Args("job_id", "reason")},
+				{RpcMethod: "ResolveDispute", Use: "resolve-dispute [job-id] [provider-at-fault]", Short: "Decide a dispute (governance or a dispute resolver)", PositionalArgs: modulebase.Args("job_id", "provider_at_fault")},
+				{RpcMethod: "CancelJob", Use: "cancel-job [job-id]", Short: "Cancel a job without a result and get the escrow back", PositionalArgs: modulebase.Args("job_id")},
+				{RpcMethod: "ClaimUsage", Use: "claim-usage [job-id] [units]", Short: "Claim units a metered (inference) lease served", PositionalArgs: modulebase.Args("job_id", "units")},
+				{RpcMethod: "TopUp", Use: "top-up [job-id] [amount]", Short: "Add to a job's escrow; a paused lease resumes", PositionalArgs: modulebase.Args("job_id", "amount")},
 				{RpcMethod: "UpdateParams", Skip: true},
 			},
 		},

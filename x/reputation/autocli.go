@@ -3,6 +3,8 @@ package reputation
 import (
 	autocliv1 "cosmossdk.io/api/cosmos/autocli/v1"
 
+	"github.com/cohortchain/cohort/internal/modulebase"
+
 	"github.com/cohortchain/cohort/x/reputation/types"
 )
 
@@ -15,7 +17,7 @@ func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 			RpcCommandOptions: []*autocliv1.RpcCommandOptions{
 				{RpcMethod: "Params", Use: "params", Short: "The reputation module's parameters"},
 				{RpcMethod: "Reputation", Use: "reputation [operator]", Short: "A provider's score and history",
-					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "operator"}}},
+					PositionalArgs: modulebase.Args("operator")},
 				{RpcMethod: "Reputations", Use: "reputations", Short: "Every provider with a history"},
 			},
 		},
