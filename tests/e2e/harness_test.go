@@ -232,3 +232,54 @@ func (r blockResults) events(typ string) []event {
 }
 
 func execCommand(args ...string) *exec.Cmd { return exec.Command(cohortd, args...) }
+
+// txResult is the part of a broadcast or committed tx the tests read.
+type txResult struct {
+	Height  string `json:"height"`
+	TxHash  string `json:"txhash"`
+	Code    uint32 `json:"code"`
+	RawLog  string `json:"raw_log"`
+	GasUsed string `json:"gas_used"`
+}
+
+// client runs CLI commands against one node's home.
+type client struct {
+	t    *testing.T
+	home []string
+}
+
+func (n *network) client(t *testing.T, i int) client {
+	return client{t: t, home: []string{"--home", n.nodes[i].home}}
+}
+
+// submit broadcasts `tx args...` from an account and, when CheckTx took it,
+// waits for it to be committed; it returns the final result.
+func (c client) submit(from string, args ...string) txResult {
+	c.t.Helper()
+	var r txResult
+	runJSON(c.t, &r, append(append([]string{"tx"}, args...), append([]string{"--from", from, "--fees", "5000ucohort", "--gas", "400000", "-y"}, c.home...)...)...)
+	if r.Code == 0 {
+		runJSON(c.t, &r, append([]string{"q", "wait-tx", r.TxHash, "--timeout", "30s"}, c.home...)...)
+	}
+	return r
+}
+
+// tx submits and requires success.
+func (c client) tx(from string, args ...string) txResult {
+	c.t.Helper()
+	r := c.submit(from, args...)
+	require.Zerof(c.t, r.Code, "%v: %s", args, r.RawLog)
+	return r
+}
+
+// q runs `q args...` and decodes its JSON into v.
+func (c client) q(v any, args ...string) {
+	c.t.Helper()
+	runJSON(c.t, v, append(append([]string{"q"}, args...), c.home...)...)
+}
+
+// addr is the address of a key in the node's keyring.
+func (c client) addr(name string) string {
+	c.t.Helper()
+	return strings.TrimSpace(run(c.t, append([]string{"keys", "show", name, "-a"}, c.home...)...))
+}

@@ -4,20 +4,11 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 )
-
-type txResult struct {
-	Height  string `json:"height"`
-	TxHash  string `json:"txhash"`
-	Code    uint32 `json:"code"`
-	RawLog  string `json:"raw_log"`
-	GasUsed string `json:"gas_used"`
-}
 
 type jobView struct {
 	Job struct {
@@ -43,25 +34,14 @@ func TestMarketFlow(t *testing.T) {
 	nd.start(t)
 	n.waitHeight(t, 0, 2, time.Minute)
 
-	home := []string{"--home", nd.home}
+	c := n.client(t, 0)
 	tx := func(from string, args ...string) txResult {
 		t.Helper()
-		var r txResult
-		runJSON(t, &r, append(append([]string{"tx"}, args...), append([]string{"--from", from, "--fees", "5000ucohort", "--gas", "400000", "-y"}, home...)...)...)
-		require.Zerof(t, r.Code, "%v: %s", args, r.RawLog)
-		var done txResult
-		runJSON(t, &done, append([]string{"q", "wait-tx", r.TxHash, "--timeout", "30s"}, home...)...)
-		require.Zerof(t, done.Code, "%v: %s", args, done.RawLog)
-		t.Logf("gas used by %s %s: %s", args[0], args[1], done.GasUsed)
-		return done
+		r := c.tx(from, args...)
+		t.Logf("gas used by %s %s: %s", args[0], args[1], r.GasUsed)
+		return r
 	}
-	q := func(v any, args ...string) {
-		t.Helper()
-		runJSON(t, v, append(append([]string{"q"}, args...), home...)...)
-	}
-	addr := func(name string) string {
-		return strings.TrimSpace(run(t, append([]string{"keys", "show", name, "-a"}, home...)...))
-	}
+	q, addr := c.q, c.addr
 	balance := func(who string) int64 {
 		var b balances
 		q(&b, "bank", "balances", who)
@@ -137,11 +117,7 @@ func TestMarketFlow(t *testing.T) {
 
 	// Bad input over the CLI: a bid over the max price is refused, nothing changes.
 	tx("carol", "market", "create-job", "training", spec, "100", "10ucohort", "1500ucohort", "300")
-	var r txResult
-	runJSON(t, &r, append([]string{"tx", "market", "bid", "3", "11ucohort", "1000000ucohort", "--from", "bob", "--fees", "5000ucohort", "--gas", "400000", "-y"}, home...)...)
-	if r.Code == 0 {
-		runJSON(t, &r, append([]string{"q", "wait-tx", r.TxHash, "--timeout", "30s"}, home...)...)
-	}
+	r := c.submit("bob", "market", "bid", "3", "11ucohort", "1000000ucohort")
 	require.NotZero(t, r.Code)
 	require.Contains(t, r.RawLog, "price over the job's max price")
 }

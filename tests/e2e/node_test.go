@@ -12,12 +12,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-type txResponse struct {
-	Height string `json:"height"`
-	TxHash string `json:"txhash"`
-	Code   uint32 `json:"code"`
-	RawLog string `json:"raw_log"`
-}
 
 type balances struct {
 	Balances []struct{ Denom, Amount string } `json:"balances"`
@@ -59,10 +53,10 @@ func TestNodeLifecycle(t *testing.T) {
 	runJSON(t, &before, cli("q", "bank", "balances", bob)...)
 
 	// A bank send through the CLI, waited for, then read back.
-	var res txResponse
+	var res txResult
 	runJSON(t, &res, cli("tx", "bank", "send", "alice", bob, "1234ucohort", "--fees", "500ucohort", "-y")...)
 	require.Zero(t, res.Code, res.RawLog)
-	var included txResponse
+	var included txResult
 	runJSON(t, &included, cli("q", "wait-tx", res.TxHash, "--timeout", "30s")...)
 	require.Zero(t, included.Code, included.RawLog)
 
@@ -74,7 +68,7 @@ func TestNodeLifecycle(t *testing.T) {
 	require.NoError(t, getJSON(n.rest(0)+"/cosmos/bank/v1beta1/balances/"+bob, &rest))
 	require.Equal(t, after.of("ucohort"), rest.of("ucohort"))
 	var restTx struct {
-		TxResponse txResponse `json:"tx_response"`
+		TxResponse txResult `json:"tx_response"`
 	}
 	require.NoError(t, getJSON(n.rest(0)+"/cosmos/tx/v1beta1/txs/"+res.TxHash, &restTx))
 	require.Equal(t, included.Height, restTx.TxResponse.Height)
@@ -92,7 +86,7 @@ func TestNodeLifecycle(t *testing.T) {
 		{"wrong chain id", []string{"--fees", "500ucohort", "--chain-id", "other-chain"}, 4, "signature verification failed"},
 	} {
 		t.Run(bad.name, func(t *testing.T) {
-			var r txResponse
+			var r txResult
 			runJSON(t, &r, cli(append([]string{"tx", "bank", "send", "alice", bob, "1ucohort", "-y"}, bad.args...)...)...)
 			require.Equal(t, bad.code, r.Code, r.RawLog)
 			require.Contains(t, r.RawLog, bad.log)
@@ -100,7 +94,7 @@ func TestNodeLifecycle(t *testing.T) {
 	}
 	// More than alice has: refused when the block runs it; balance unchanged.
 	t.Run("more than the balance", func(t *testing.T) {
-		var r txResponse
+		var r txResult
 		runJSON(t, &r, cli("tx", "bank", "send", "alice", bob, "999999999999999999999ucohort", "--fees", "500ucohort", "-y")...)
 		if r.Code == 0 {
 			runJSON(t, &r, cli("q", "wait-tx", r.TxHash, "--timeout", "30s")...)

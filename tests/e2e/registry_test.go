@@ -3,7 +3,6 @@ package e2e
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"strings"
 	"testing"
 	"time"
 
@@ -22,23 +21,9 @@ func TestRegistryFlow(t *testing.T) {
 	nd := n.nodes[0]
 	nd.start(t)
 	n.waitHeight(t, 0, 2, time.Minute)
-	home := []string{"--home", nd.home}
-	tx := func(from string, args ...string) {
-		t.Helper()
-		var r txResult
-		runJSON(t, &r, append(append([]string{"tx"}, args...), append([]string{"--from", from, "--fees", "5000ucohort", "--gas", "400000", "-y"}, home...)...)...)
-		require.Zerof(t, r.Code, "%v: %s", args, r.RawLog)
-		var done txResult
-		runJSON(t, &done, append([]string{"q", "wait-tx", r.TxHash, "--timeout", "30s"}, home...)...)
-		require.Zerof(t, done.Code, "%v: %s", args, done.RawLog)
-	}
-	q := func(v any, args ...string) {
-		t.Helper()
-		runJSON(t, v, append(append([]string{"q"}, args...), home...)...)
-	}
-	addr := func(name string) string {
-		return strings.TrimSpace(run(t, append([]string{"keys", "show", name, "-a"}, home...)...))
-	}
+	cl := n.client(t, 0)
+	tx := func(from string, args ...string) { t.Helper(); cl.tx(from, args...) }
+	q, addr := cl.q, cl.addr
 	bob, carol := addr("bob"), addr("carol")
 	weights := func(s string) string { h := sha256.Sum256([]byte(s)); return hex.EncodeToString(h[:]) }
 
@@ -81,11 +66,7 @@ func TestRegistryFlow(t *testing.T) {
 	var rest canUse
 	require.NoError(t, getJSON(n.rest(0)+"/cohort/registry/v1/models/1/versions/2/can_use/"+bob, &rest))
 	require.False(t, rest.Allowed)
-	var r txResult
-	runJSON(t, &r, append([]string{"tx", "registry", "set-license", "1", `{"spdx_id":"MIT"}`, "--from", "bob", "--fees", "5000ucohort", "-y"}, home...)...)
-	if r.Code == 0 {
-		runJSON(t, &r, append([]string{"q", "wait-tx", r.TxHash, "--timeout", "30s"}, home...)...)
-	}
+	r := cl.submit("bob", "registry", "set-license", "1", `{"spdx_id":"MIT"}`)
 	require.NotZero(t, r.Code)
 	require.Contains(t, r.RawLog, "unauthorized")
 }

@@ -163,15 +163,15 @@ func TestFourValidators(t *testing.T) {
 	bob := strings.TrimSpace(run(t, "keys", "show", "bob", "-a", "--home", home))
 	alice := strings.TrimSpace(run(t, "keys", "show", "alice", "-a", "--home", home))
 	for round := 0; round < 3; round++ {
-		var sent []txResponse
+		var sent []txResult
 		for _, tr := range [][2]string{{"alice", bob}, {"bob", alice}} {
-			var r txResponse
+			var r txResult
 			runJSON(t, &r, "tx", "bank", "send", tr[0], tr[1], "1000ucohort", "--fees", "500ucohort", "-y", "--home", home)
 			require.Zero(t, r.Code, r.RawLog)
 			sent = append(sent, r)
 		}
 		for _, r := range sent {
-			var done txResponse
+			var done txResult
 			runJSON(t, &done, "q", "wait-tx", r.TxHash, "--timeout", "60s", "--home", home)
 			require.Zero(t, done.Code, done.RawLog)
 		}
