@@ -12,7 +12,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-
 type balances struct {
 	Balances []struct{ Denom, Amount string } `json:"balances"`
 }
