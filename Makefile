@@ -44,7 +44,7 @@ bench-endblocker:
 
 ## bench-aggregate: each aggregation rule's read rate against a plain copy (COHORT_AGG_PARAMS sets the size)
 bench-aggregate:
-	$(GO) test ./sidecar/aggregate/ -run '^$$' -bench Aggregate -benchtime 3x
+	COHORT_AGG_PARAMS=$${COHORT_AGG_PARAMS:-10000000} $(GO) test ./sidecar/aggregate/ -run '^$$' -bench Aggregate -benchtime 3x
 
 ## fashion-mnist: the engine's quality bar, centralized Fashion-MNIST (needs dataset-fashion-mnist)
 fashion-mnist:

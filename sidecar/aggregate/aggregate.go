@@ -8,8 +8,10 @@ package aggregate
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cohortchain/cohort/sidecar/par"
 	"github.com/cohortchain/cohort/sidecar/tensor"
@@ -22,18 +24,50 @@ type Update struct {
 	Samples int
 }
 
-// Rule aggregates updates.
+// Rule aggregates updates. Aggregate writes the result into dst when
+// cap(dst) is at least the update length (its contents are overwritten)
+// and allocates otherwise, returning the result either way: a validator
+// that aggregates round after round passes the previous round's buffer and
+// spares the allocation, which for large models costs more than the
+// arithmetic (fresh pages are faulted in and zeroed). Pass nil when that
+// does not matter.
 type Rule interface {
 	Name() string
-	Aggregate(updates []Update) ([]float32, error)
+	Aggregate(dst []float32, updates []Update) ([]float32, error)
+}
+
+// output returns dst[:d] when dst can hold d values, else a new slice.
+func output(dst []float32, d int) []float32 {
+	if cap(dst) >= d {
+		return dst[:d]
+	}
+	return make([]float32, d)
+}
+
+// into returns v, copied into dst when dst can hold it.
+func into(dst, v []float32) []float32 {
+	if cap(dst) < len(v) {
+		return v
+	}
+	return append(dst[:0], v...)
 }
 
 // ErrBadUpdates is returned for empty, mismatched, non-finite or unweighted updates.
 var ErrBadUpdates = errors.New("bad updates")
 
 // Check validates updates: at least one, all of one length, finite, with
-// positive sample counts.
+// positive sample counts. It returns the common length.
 func Check(updates []Update) (int, error) {
+	d, err := checkShape(updates)
+	if err != nil {
+		return 0, err
+	}
+	return d, checkFinite(updates, d)
+}
+
+// checkShape is Check without the finiteness pass, for rules that detect
+// non-finite values while they read the data anyway.
+func checkShape(updates []Update) (int, error) {
 	if len(updates) == 0 {
 		return 0, fmt.Errorf("%w: none", ErrBadUpdates)
 	}
@@ -46,7 +80,12 @@ func Check(updates []Update) (int, error) {
 			return 0, fmt.Errorf("%w: update %d has %d samples", ErrBadUpdates, i, u.Samples)
 		}
 	}
-	// Finiteness, checked in parallel: v-v is 0 exactly when v is finite.
+	return d, nil
+}
+
+// checkFinite names the first NaN or ±Inf value, checking coordinates in
+// parallel (v-v is 0 exactly when v is finite).
+func checkFinite(updates []Update, d int) error {
 	var mu sync.Mutex
 	var bad error
 	coordinates(d, func(lo, hi int) {
@@ -63,7 +102,17 @@ func Check(updates []Update) (int, error) {
 			}
 		}
 	})
-	return d, bad
+	return bad
+}
+
+// explainNonFinite is called when a rule's output or reading saw a
+// non-finite value: it names the bad input, or reports that finite inputs
+// overflowed float32.
+func explainNonFinite(updates []Update, d int) error {
+	if err := checkFinite(updates, d); err != nil {
+		return err
+	}
+	return fmt.Errorf("%w: the aggregate overflows float32", ErrBadUpdates)
 }
 
 // coordinates runs fn over [0, d) in contiguous chunks of at least 4096.
@@ -102,9 +151,12 @@ type FedAvg struct{}
 // Name of the rule.
 func (FedAvg) Name() string { return "fedavg" }
 
-// Aggregate computes the weighted mean.
-func (FedAvg) Aggregate(updates []Update) ([]float32, error) {
-	d, err := Check(updates)
+// Aggregate computes the weighted mean. Inputs are not checked for NaN or
+// Inf up front: any such value makes the output non-finite (NaN and Inf
+// survive multiplication by a positive weight and addition), which one pass
+// over the output detects; only then are the inputs searched for the culprit.
+func (FedAvg) Aggregate(dst []float32, updates []Update) ([]float32, error) {
+	d, err := checkShape(updates)
 	if err != nil {
 		return nil, err
 	}
@@ -116,23 +168,34 @@ func (FedAvg) Aggregate(updates []Update) ([]float32, error) {
 	for i, u := range updates {
 		weights[i] = float32(float64(u.Samples) / float64(total))
 	}
-	out := make([]float32, d)
+	out := output(dst, d)
 	coordinates(d, func(lo, hi int) {
 		// Tiles small enough that the running sums stay in cache while
 		// every client's slice of the tile streams past; within a
-		// coordinate the clients are still summed in order.
-		const tile = 2048
+		// coordinate the clients are summed in order.
+		const tile = 32768
 		for t := lo; t < hi; t += tile {
 			acc := out[t:min(t+tile, hi)]
+			m := len(acc)
+			clear(acc)
 			for i, u := range updates {
-				w, vec := weights[i], u.Vector[t:t+len(acc)]
-				for j := range acc {
-					acc[j] += float32(w * vec[j])
-				}
+				axpy(acc, u.Vector[t:t+m], weights[i])
 			}
 		}
 	})
+	if !allFinite(out) {
+		return nil, explainNonFinite(updates, d)
+	}
 	return out, nil
+}
+
+// allFinite reports whether v holds no NaN or ±Inf.
+func allFinite(v []float32) bool {
+	var flag uint32
+	for _, x := range v {
+		flag |= (math.Float32bits(x)>>23&0xFF + 1) >> 8
+	}
+	return flag == 0
 }
 
 // Median is the coordinate-wise median (mean of the middle two for an
@@ -143,13 +206,23 @@ type Median struct{}
 func (Median) Name() string { return "median" }
 
 // Aggregate computes the coordinate-wise median.
-func (Median) Aggregate(updates []Update) ([]float32, error) {
-	return sortedReduce(updates, func(col []float32) float32 {
-		k := len(col)
+func (Median) Aggregate(dst []float32, updates []Update) ([]float32, error) {
+	k := len(updates)
+	lo, hi := k/2, k/2+1
+	if k%2 == 0 {
+		lo = k/2 - 1
+	}
+	return sortedReduce(dst, updates, lo, hi, func(rows [][]int32, out []float32, _ []float64) {
 		if k%2 == 1 {
-			return col[k/2]
+			for c, key := range rows[k/2][:len(out)] {
+				out[c] = fromOrderedKey(key)
+			}
+			return
 		}
-		return float32((float64(col[k/2-1]) + float64(col[k/2])) / 2)
+		a, b := rows[k/2-1][:len(out)], rows[k/2][:len(out)]
+		for c := range out {
+			out[c] = float32((float64(fromOrderedKey(a[c])) + float64(fromOrderedKey(b[c]))) / 2)
+		}
 	})
 }
 
@@ -161,36 +234,63 @@ type TrimmedMean struct{ Beta float64 }
 func (t TrimmedMean) Name() string { return fmt.Sprintf("trimmed-mean(%.2f)", t.Beta) }
 
 // Aggregate computes the trimmed mean.
-func (t TrimmedMean) Aggregate(updates []Update) ([]float32, error) {
+func (t TrimmedMean) Aggregate(dst []float32, updates []Update) ([]float32, error) {
 	cut := int(t.Beta * float64(len(updates)))
 	if t.Beta < 0 || t.Beta >= 0.5 || 2*cut >= len(updates) {
 		return nil, fmt.Errorf("%w: beta %.2f leaves nothing of %d updates", ErrBadUpdates, t.Beta, len(updates))
 	}
-	return sortedReduce(updates, func(col []float32) float32 {
-		var sum float64
-		for _, v := range col[cut : len(col)-cut] {
-			sum += float64(v)
+	return trimmedMean(dst, updates, cut)
+}
+
+// trimmedMean averages, per coordinate, the values left after dropping the
+// cut smallest and cut largest, summed in float64 in ascending order.
+func trimmedMean(dst []float32, updates []Update, cut int) ([]float32, error) {
+	n := len(updates)
+	return sortedReduce(dst, updates, cut, n-cut, func(rows [][]int32, out []float32, sums []float64) {
+		clear(sums)
+		for _, row := range rows[cut : n-cut] {
+			addKeys(sums, row)
 		}
-		return float32(sum / float64(len(col)-2*cut))
+		meanOfSums(out, sums, float64(n-2*cut))
 	})
 }
 
-// sortedReduce applies fn to each coordinate's sorted column of values.
-func sortedReduce(updates []Update, fn func([]float32) float32) ([]float32, error) {
-	d, err := Check(updates)
+// sortedReduce sorts every coordinate's column of client values with a
+// sorting network pruned to the ranks [keepLo, keepHi) that reduce reads,
+// a block of coordinates at a time: reduce gets rows[i][c], the i-th
+// smallest value (as an orderedKey) at coordinate c of the block, and
+// writes the block's results to out, with scratch (as long as out) to use
+// as it likes. A NaN or Inf anywhere is an error.
+func sortedReduce(dst []float32, updates []Update, keepLo, keepHi int, reduce func(rows [][]int32, out []float32, scratch []float64)) ([]float32, error) {
+	d, err := checkShape(updates)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]float32, d)
+	n := len(updates)
+	net := sortingNetwork(n, keepLo, keepHi)
+	out := output(dst, d)
+	var sawNonFinite atomic.Bool
 	coordinates(d, func(lo, hi int) {
-		col := make([]float32, len(updates))
-		for j := lo; j < hi; j++ {
+		buf := make([]int32, n*columnBlock)
+		scratch := make([]float64, columnBlock)
+		rows := make([][]int32, n)
+		for t := lo; t < hi; t += columnBlock {
+			m := min(columnBlock, hi-t)
+			bad := false
 			for i, u := range updates {
-				col[i] = u.Vector[j]
+				rows[i] = buf[i*columnBlock : i*columnBlock+m]
+				bad = loadKeys(rows[i], u.Vector[t:t+m]) || bad
 			}
-			slices.Sort(col)
-			out[j] = fn(col)
+			if bad {
+				sawNonFinite.Store(true)
+				return
+			}
+			sortColumns(rows, net)
+			reduce(rows, out[t:t+m], scratch[:m])
 		}
 	})
+	if sawNonFinite.Load() {
+		return nil, explainNonFinite(updates, d)
+	}
 	return out, nil
 }

@@ -21,17 +21,17 @@ func rules() []Rule {
 
 func TestSmallCases(t *testing.T) {
 	ups := []Update{{Vector: []float32{1, 10}, Samples: 1}, {Vector: []float32{2, 20}, Samples: 1}, {Vector: []float32{3, 90}, Samples: 2}}
-	got, err := FedAvg{}.Aggregate(ups)
+	got, err := FedAvg{}.Aggregate(nil, ups)
 	require.NoError(t, err)
 	require.InDeltaSlice(t, []float32{2.25, 52.5}, got, 1e-5)
-	got, err = Median{}.Aggregate(ups)
+	got, err = Median{}.Aggregate(nil, ups)
 	require.NoError(t, err)
 	require.Equal(t, []float32{2, 20}, got)
-	got, err = Median{}.Aggregate(ups[:2])
+	got, err = Median{}.Aggregate(nil, ups[:2])
 	require.NoError(t, err)
 	require.Equal(t, []float32{1.5, 15}, got)
 	five := append(ups, Update{Vector: []float32{4, 30}, Samples: 1}, Update{Vector: []float32{-100, 0}, Samples: 1})
-	got, err = TrimmedMean{Beta: 0.2}.Aggregate(five)
+	got, err = TrimmedMean{Beta: 0.2}.Aggregate(nil, five)
 	require.NoError(t, err)
 	require.InDeltaSlice(t, []float32{2, 20}, got, 1e-5, "the extremes of each coordinate are dropped")
 }
@@ -82,7 +82,7 @@ func TestRobustness(t *testing.T) {
 		ups, truth := honestAndAttacked(d, attack)
 		line := attack + ":"
 		for _, r := range rules() {
-			got, err := r.Aggregate(ups)
+			got, err := r.Aggregate(nil, ups)
 			require.NoError(t, err, r.Name())
 			e := errNorm(got, truth)
 			line += fmt.Sprintf(" %s=%.3f", r.Name(), e)
@@ -106,7 +106,7 @@ func TestDeterministicAcrossThreads(t *testing.T) {
 		var want [32]byte
 		for i, procs := range []int{1, 2, 8} {
 			runtime.GOMAXPROCS(procs)
-			got, err := r.Aggregate(ups)
+			got, err := r.Aggregate(nil, ups)
 			require.NoError(t, err)
 			h := hashVec(got)
 			if i == 0 {
@@ -135,16 +135,16 @@ func TestBadUpdates(t *testing.T) {
 		"zero samples": {{Vector: []float32{1}, Samples: 0}},
 	} {
 		for _, r := range rules() {
-			_, err := r.Aggregate(ups)
+			_, err := r.Aggregate(nil, ups)
 			require.ErrorIs(t, err, ErrBadUpdates, "%s / %s", name, r.Name())
 		}
 	}
 	few := []Update{{Vector: []float32{1}, Samples: 1}, {Vector: []float32{2}, Samples: 1}}
-	_, err := Krum{F: 1}.Aggregate(few)
+	_, err := Krum{F: 1}.Aggregate(nil, few)
 	require.ErrorIs(t, err, ErrBadUpdates, "Krum needs n > 2f+2")
-	_, err = Bulyan{F: 1}.Aggregate(few)
+	_, err = Bulyan{F: 1}.Aggregate(nil, few)
 	require.ErrorIs(t, err, ErrBadUpdates)
-	_, err = TrimmedMean{Beta: 0.5}.Aggregate(few)
+	_, err = TrimmedMean{Beta: 0.5}.Aggregate(nil, few)
 	require.ErrorIs(t, err, ErrBadUpdates)
 }
 

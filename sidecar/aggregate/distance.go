@@ -30,7 +30,7 @@ func (k Krum) Name() string {
 }
 
 // Aggregate applies Krum.
-func (k Krum) Aggregate(updates []Update) ([]float32, error) {
+func (k Krum) Aggregate(dst []float32, updates []Update) ([]float32, error) {
 	if _, err := Check(updates); err != nil {
 		return nil, err
 	}
@@ -38,7 +38,7 @@ func (k Krum) Aggregate(updates []Update) ([]float32, error) {
 	if err != nil {
 		return nil, err
 	}
-	return mean(updates, best), nil
+	return mean(dst, updates, best), nil
 }
 
 // krumSelect returns the indices of the m updates with the lowest Krum
@@ -84,11 +84,11 @@ func krumSelect(updates []Update, f, m int) ([]int, error) {
 }
 
 // mean is the plain average of the chosen updates, in index order.
-func mean(updates []Update, chosen []int) []float32 {
+func mean(dst []float32, updates []Update, chosen []int) []float32 {
 	chosen = slices.Clone(chosen)
 	slices.Sort(chosen)
 	d := len(updates[0].Vector)
-	out := make([]float32, d)
+	out := output(dst, d)
 	coordinates(d, func(lo, hi int) {
 		for j := lo; j < hi; j++ {
 			var s float64
@@ -110,7 +110,7 @@ type GeometricMedian struct{ Iterations int }
 func (g GeometricMedian) Name() string { return "geometric-median" }
 
 // Aggregate applies Weiszfeld's method from the mean.
-func (g GeometricMedian) Aggregate(updates []Update) ([]float32, error) {
+func (g GeometricMedian) Aggregate(dst []float32, updates []Update) ([]float32, error) {
 	d, err := Check(updates)
 	if err != nil {
 		return nil, err
@@ -123,7 +123,7 @@ func (g GeometricMedian) Aggregate(updates []Update) ([]float32, error) {
 	for i := range all {
 		all[i] = i
 	}
-	z := mean(updates, all)
+	z := mean(nil, updates, all)
 	w := make([]float64, len(updates))
 	for it := 0; it < iters; it++ {
 		var total float64
@@ -143,7 +143,7 @@ func (g GeometricMedian) Aggregate(updates []Update) ([]float32, error) {
 		})
 		z = next
 	}
-	return z, nil
+	return into(dst, z), nil
 }
 
 // CenteredClipping (Karimireddy et al.) moves from the coordinate-wise
@@ -158,8 +158,8 @@ type CenteredClipping struct {
 func (c CenteredClipping) Name() string { return "centered-clipping" }
 
 // Aggregate applies centered clipping.
-func (c CenteredClipping) Aggregate(updates []Update) ([]float32, error) {
-	v, err := Median{}.Aggregate(updates)
+func (c CenteredClipping) Aggregate(dst []float32, updates []Update) ([]float32, error) {
+	v, err := Median{}.Aggregate(nil, updates)
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +185,7 @@ func (c CenteredClipping) Aggregate(updates []Update) ([]float32, error) {
 		})
 		v = next
 	}
-	return v, nil
+	return into(dst, v), nil
 }
 
 // Bulyan (El Mhamdi et al.) selects n−2F updates by repeated Krum, then
@@ -197,7 +197,7 @@ type Bulyan struct{ F int }
 func (b Bulyan) Name() string { return fmt.Sprintf("bulyan(f=%d)", b.F) }
 
 // Aggregate applies Bulyan.
-func (b Bulyan) Aggregate(updates []Update) ([]float32, error) {
+func (b Bulyan) Aggregate(dst []float32, updates []Update) ([]float32, error) {
 	if _, err := Check(updates); err != nil {
 		return nil, err
 	}
@@ -217,12 +217,5 @@ func (b Bulyan) Aggregate(updates []Update) ([]float32, error) {
 		selected = append(selected, remaining[best[0]])
 		remaining = slices.Delete(remaining, best[0], best[0]+1)
 	}
-	cut := b.F
-	return sortedReduce(selected, func(col []float32) float32 {
-		var sum float64
-		for _, v := range col[cut : len(col)-cut] {
-			sum += float64(v)
-		}
-		return float32(sum / float64(len(col)-2*cut))
-	})
+	return trimmedMean(dst, selected, b.F)
 }

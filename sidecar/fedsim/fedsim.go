@@ -95,7 +95,7 @@ func Run(cfg Config, train, test engine.Dataset, classes int) ([]Round, tensor.S
 				ups[i].Vector = aggregate.IPM(honest, 4)
 			}
 		}
-		delta, err := cfg.Rule.Aggregate(ups)
+		delta, err := cfg.Rule.Aggregate(nil, ups)
 		if err != nil {
 			return nil, nil, err
 		}
