@@ -84,13 +84,19 @@ func (e *ErrorFeedback) Compress(update []float32) Sparse {
 	return s
 }
 
-// Encode writes s as: uint32 dim, uint32 k, k uint32 indices, k float32 values (little-endian).
+// Encode writes s as: uint32 dim, uint32 k (little-endian), then the k
+// indices as unsigned varints of their gaps (the first index itself, then
+// each index minus the one before, always ≥ 1), then the k values as
+// little-endian float32. Kept entries of a 1% top-k lie about 100 apart,
+// so a gap takes one or two bytes and an entry about five, not eight.
 func (s Sparse) Encode() []byte {
-	b := make([]byte, 0, 8+8*len(s.Indices))
+	b := make([]byte, 0, 8+6*len(s.Indices))
 	b = binary.LittleEndian.AppendUint32(b, uint32(s.Dim))
 	b = binary.LittleEndian.AppendUint32(b, uint32(len(s.Indices)))
+	prev := uint32(0)
 	for _, j := range s.Indices {
-		b = binary.LittleEndian.AppendUint32(b, j)
+		b = binary.AppendUvarint(b, uint64(j-prev))
+		prev = j
 	}
 	for _, v := range s.Values {
 		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
@@ -99,28 +105,51 @@ func (s Sparse) Encode() []byte {
 }
 
 // DecodeSparse parses what Encode wrote, for an update of dim values:
-// indices must increase and stay below dim, values must be finite.
+// every varint must be in its shortest form, indices must increase and
+// stay below dim, values must be finite, and nothing may follow.
 func DecodeSparse(b []byte, dim int) (Sparse, error) {
 	if len(b) < 8 {
 		return Sparse{}, fmt.Errorf("%w: %d bytes", ErrMalformed, len(b))
 	}
 	d, k := int(binary.LittleEndian.Uint32(b)), int(binary.LittleEndian.Uint32(b[4:]))
-	if d != dim || k > d || len(b) != 8+8*k {
+	// Each entry takes at least 5 bytes, which bounds k before allocating.
+	if d != dim || k > d || 8+5*k > len(b) {
 		return Sparse{}, fmt.Errorf("%w: dim %d (want %d), k %d, %d bytes", ErrMalformed, d, dim, k, len(b))
 	}
 	s := Sparse{Dim: d, Indices: make([]uint32, k), Values: make([]float32, k)}
+	at, prev := 8, uint64(0)
 	for i := 0; i < k; i++ {
-		s.Indices[i] = binary.LittleEndian.Uint32(b[8+4*i:])
-		if int(s.Indices[i]) >= d || (i > 0 && s.Indices[i] <= s.Indices[i-1]) {
-			return Sparse{}, fmt.Errorf("%w: index %d (%d) out of range or not increasing", ErrMalformed, i, s.Indices[i])
+		gap, n := binary.Uvarint(b[at:])
+		if n <= 0 || n != varintLen(gap) {
+			return Sparse{}, fmt.Errorf("%w: index %d is not a shortest-form varint", ErrMalformed, i)
 		}
-		v := math.Float32frombits(binary.LittleEndian.Uint32(b[8+4*k+4*i:]))
+		at += n
+		j := prev + gap
+		if (i > 0 && gap == 0) || j >= uint64(d) {
+			return Sparse{}, fmt.Errorf("%w: index %d (%d) out of range or not increasing", ErrMalformed, i, j)
+		}
+		s.Indices[i], prev = uint32(j), j
+	}
+	if len(b) != at+4*k {
+		return Sparse{}, fmt.Errorf("%w: %d bytes of values for %d entries", ErrMalformed, len(b)-at, k)
+	}
+	for i := range s.Values {
+		v := math.Float32frombits(binary.LittleEndian.Uint32(b[at+4*i:]))
 		if v-v != 0 {
 			return Sparse{}, fmt.Errorf("%w: value %d is %v", ErrMalformed, i, v)
 		}
 		s.Values[i] = v
 	}
 	return s, nil
+}
+
+// varintLen is the length of v's shortest unsigned varint.
+func varintLen(v uint64) int {
+	n := 1
+	for ; v >= 0x80; v >>= 7 {
+		n++
+	}
+	return n
 }
 
 // Int8 is a stochastically quantised update: value i is Q[i]·Scale.
