@@ -30,7 +30,7 @@ func simulateCmd() *cobra.Command {
 		dir, rules, attacks               string
 		clients, attackers, rounds, local int
 		batch, hidden, limit              int
-		alpha                             float64
+		alpha, topk                       float64
 		lr                                float32
 		seed                              uint64
 	)
@@ -70,13 +70,18 @@ func simulateCmd() *cobra.Command {
 						n = 0
 					}
 					res, _, err := fedsim.Run(fedsim.Config{Spec: spec, Shards: shards, Attackers: n, Attack: an, Rule: rule,
-						Rounds: rounds, LocalSteps: local, BatchSize: batch, LearningRate: lr, Seed: seed}, train, test, 10)
+						Rounds: rounds, LocalSteps: local, BatchSize: batch, LearningRate: lr, Seed: seed, TopK: topk}, train, test, 10)
 					if err != nil {
 						return fmt.Errorf("%s / %s: %w", rn, an, err)
 					}
 					cell := fmt.Sprintf("%.2f%%", 100*res[len(res)-1].Accuracy)
 					table += fmt.Sprintf("%12s", cell)
-					fmt.Fprintf(cmd.ErrOrStderr(), "%s / %s: %s\n", rn, an, cell)
+					sent, dense := 0, 0
+					for _, r := range res {
+						sent, dense = sent+r.BytesSent, dense+r.DenseBytes
+					}
+					fmt.Fprintf(cmd.ErrOrStderr(), "%s / %s: %s (best %.2f%%), %d bytes sent, %.1fx fewer than dense\n",
+						rn, an, cell, 100*bestAccuracy(res), sent, float64(dense)/float64(sent))
 				}
 				table += "\n"
 			}
@@ -96,6 +101,16 @@ func simulateCmd() *cobra.Command {
 	cmd.Flags().IntVar(&hidden, "hidden", 128, "hidden units")
 	cmd.Flags().Float32Var(&lr, "lr", 0.02, "local learning rate (SGD, momentum 0.9)")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed")
+	cmd.Flags().Float64Var(&topk, "topk", 0, "fraction of each honest update sent (top-k with error feedback); 0 sends dense updates")
 	cmd.Flags().IntVar(&limit, "limit", 0, "use the first N training images only (0: all)")
 	return cmd
+}
+
+// bestAccuracy is the highest test accuracy of any round.
+func bestAccuracy(rounds []fedsim.Round) float64 {
+	best := 0.0
+	for _, r := range rounds {
+		best = max(best, r.Accuracy)
+	}
+	return best
 }

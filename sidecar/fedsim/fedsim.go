@@ -9,7 +9,9 @@ import (
 	"fmt"
 
 	"github.com/cohortchain/cohort/sidecar/aggregate"
+	"github.com/cohortchain/cohort/sidecar/compress"
 	"github.com/cohortchain/cohort/sidecar/engine"
+	"github.com/cohortchain/cohort/sidecar/par"
 	"github.com/cohortchain/cohort/sidecar/tensor"
 )
 
@@ -38,6 +40,10 @@ type Config struct {
 	BatchSize    int
 	LearningRate float32
 	Seed         uint64
+	// TopK, when positive, is the fraction of each honest client's update
+	// it sends (top-k with error feedback kept across rounds); 0 sends
+	// dense updates.
+	TopK float64
 }
 
 // Round reports one round.
@@ -45,12 +51,19 @@ type Round struct {
 	Number   int
 	Accuracy float64
 	Hash     [32]byte
+	// BytesSent is what the clients sent this round, as encoded on the
+	// wire (4 bytes per value when dense); DenseBytes what dense updates
+	// would have taken.
+	BytesSent, DenseBytes int
 }
 
 // Run trains for cfg.Rounds rounds and reports test accuracy after each.
 func Run(cfg Config, train, test engine.Dataset, classes int) ([]Round, tensor.Set, error) {
 	if cfg.Attackers < 0 || cfg.Attackers >= len(cfg.Shards) {
 		return nil, nil, fmt.Errorf("fedsim: %d attackers among %d clients", cfg.Attackers, len(cfg.Shards))
+	}
+	if cfg.TopK < 0 || cfg.TopK > 1 {
+		return nil, nil, fmt.Errorf("fedsim: top-k fraction %v outside [0, 1]", cfg.TopK)
 	}
 	global, err := engine.Init(cfg.Spec, cfg.Seed)
 	if err != nil {
@@ -60,24 +73,53 @@ func Run(cfg Config, train, test engine.Dataset, classes int) ([]Round, tensor.S
 	for c, shard := range cfg.Shards {
 		clients[c] = subset(train, shard, cfg.Attack == AttackLabelFlip && c >= len(cfg.Shards)-cfg.Attackers, classes)
 	}
+	feedback := make([]*compress.ErrorFeedback, len(clients))
 	var rounds []Round
 	for r := 0; r < cfg.Rounds; r++ {
 		// Clients without examples sit the round out; the others train on
-		// batches of at most their size.
+		// batches of at most their size, several clients at once (each
+		// run is deterministic on its own, so the results do not depend
+		// on how they overlap).
+		results := make([]engine.TrainResult, len(clients))
+		errs := make([]error, len(clients))
+		par.Range(len(clients), 1, func(lo, hi int) {
+			for c := lo; c < hi; c++ {
+				if d := clients[c]; len(d.Labels) > 0 {
+					results[c], errs[c] = engine.Train(cfg.Spec, global, d, engine.TrainConfig{Steps: cfg.LocalSteps, BatchSize: min(cfg.BatchSize, len(d.Labels)),
+						LearningRate: cfg.LearningRate, Momentum: 0.9, Seed: cfg.Seed ^ uint64(r*1000+c)})
+				}
+			}
+		})
 		var ups []aggregate.Update
 		var attacking []int
 		var honest [][]float32
+		sent, dense := 0, 0
 		for c, d := range clients {
 			if len(d.Labels) == 0 {
 				continue
 			}
-			res, err := engine.Train(cfg.Spec, global, d, engine.TrainConfig{Steps: cfg.LocalSteps, BatchSize: min(cfg.BatchSize, len(d.Labels)),
-				LearningRate: cfg.LearningRate, Momentum: 0.9, Seed: cfg.Seed ^ uint64(r*1000+c)})
-			if err != nil {
-				return nil, nil, err
+			if errs[c] != nil {
+				return nil, nil, errs[c]
 			}
-			ups = append(ups, aggregate.Update{Vector: aggregate.Flatten(res.Update), Samples: len(d.Labels)})
-			if c >= len(clients)-cfg.Attackers {
+			vec := aggregate.Flatten(results[c].Update)
+			dense += 4 * len(vec)
+			isAttacker := c >= len(clients)-cfg.Attackers
+			if cfg.TopK > 0 && !isAttacker {
+				if feedback[c] == nil {
+					feedback[c] = &compress.ErrorFeedback{K: max(1, int(cfg.TopK*float64(len(vec))))}
+				}
+				wire := feedback[c].Compress(vec).Encode()
+				sparse, err := compress.DecodeSparse(wire, len(vec))
+				if err != nil {
+					return nil, nil, err
+				}
+				vec = sparse.Dense()
+				sent += len(wire)
+			} else {
+				sent += 4 * len(vec)
+			}
+			ups = append(ups, aggregate.Update{Vector: vec, Samples: len(d.Labels)})
+			if isAttacker {
 				attacking = append(attacking, len(ups)-1)
 			} else {
 				honest = append(honest, ups[len(ups)-1].Vector)
@@ -114,7 +156,7 @@ func Run(cfg Config, train, test engine.Dataset, classes int) ([]Round, tensor.S
 		if err != nil {
 			return nil, nil, err
 		}
-		rounds = append(rounds, Round{Number: r + 1, Accuracy: acc, Hash: h})
+		rounds = append(rounds, Round{Number: r + 1, Accuracy: acc, Hash: h, BytesSent: sent, DenseBytes: dense})
 	}
 	return rounds, global, nil
 }

@@ -53,4 +53,26 @@ func TestFederatedLearnsResistsAndIsDeterministic(t *testing.T) {
 
 	_, _, err = Run(Config{Spec: spec, Shards: shards, Attackers: 10, Rule: aggregate.FedAvg{}}, train, test, classes)
 	require.Error(t, err)
+	_, _, err = Run(Config{Spec: spec, Shards: shards, Rule: aggregate.FedAvg{}, TopK: 1.5}, train, test, classes)
+	require.Error(t, err)
+}
+
+// TestTopKWithErrorFeedback: clients sending a tenth of their update (with
+// error feedback) still learn, and send the bytes the encoding promises.
+func TestTopKWithErrorFeedback(t *testing.T) {
+	const classes = 4
+	train, test := clusters(2000, 20, classes, 1), clusters(400, 20, classes, 1)
+	shards, err := data.PartitionDirichlet(train.Labels, classes, 10, 0.5, 3)
+	require.NoError(t, err)
+	spec := engine.Spec{Layers: []engine.LayerSpec{{Kind: "dense", Inputs: 20, Outputs: 16}, {Kind: "relu"}, {Kind: "dense", Inputs: 16, Outputs: classes}}}
+	cfg := Config{Spec: spec, Shards: shards, Rule: aggregate.FedAvg{}, Rounds: 12, LocalSteps: 5, BatchSize: 16, LearningRate: 0.05, Seed: 7, TopK: 0.1}
+	sparse, _, err := Run(cfg, train, test, classes)
+	require.NoError(t, err)
+	last := sparse[len(sparse)-1]
+	require.Greater(t, last.Accuracy, 0.85)
+	// 404 parameters, 40 kept: 8 header bytes and ≤ 2+4 bytes per entry.
+	require.Less(t, last.BytesSent*10, last.DenseBytes*2, "under a fifth of the dense bytes")
+	again, _, err := Run(cfg, train, test, classes)
+	require.NoError(t, err)
+	require.Equal(t, sparse, again, "deterministic")
 }
