@@ -48,33 +48,46 @@ func SoftmaxCrossEntropy(logits []float32, labels []int, classes int) (float32, 
 	return loss * inv, grad, nil
 }
 
-// Backward returns the gradient of the mean loss with respect to every
-// weight, given the gradient at the logits.
+// backward returns the gradient of the mean loss with respect to every
+// weight, given the gradient at the logits. It may overwrite dout.
 func backward(s Spec, w tensor.Set, acts activations, dout []float32, batch int) tensor.Set {
 	grads := tensor.Set{}
 	for i := len(s.Layers) - 1; i >= 0; i-- {
 		l, x := s.Layers[i], acts.inputs[i]
 		switch l.Kind {
-		case "relu":
+		case KindReLU:
 			for j, v := range x {
 				if v <= 0 {
 					dout[j] = 0
 				}
 			}
-		case "dense":
+		case KindDropout:
+			if m := acts.masks[i]; m != nil {
+				for j := range dout {
+					dout[j] *= m[j]
+				}
+			}
+		case KindFlatten:
+			// Same data, new shape.
+		case KindMaxPool2D:
+			dout = poolBackward(dout, acts.argmax[i], batch, newPoolGeom(l, acts.shapes[i]))
+		case KindConv2D:
+			t := w[weightName(i)]
+			dw, db, dx := convBackward(x, dout, batch, newConvGeom(l, acts.shapes[i]), t.Data, i > 0)
+			grads[weightName(i)] = tensor.Tensor{Shape: t.Shape, Data: dw}
+			grads[biasName(i)] = tensor.Tensor{Shape: []int{l.Filters}, Data: db}
+			dout = dx
+		case KindDense:
 			in, out := l.Inputs, l.Outputs
-			wd := w[weightName(i)].Data
 			// dW[k][o] = Σ_n x[n][k]·dout[n][o], in increasing n; rows k in parallel.
 			dw := make([]float32, in*out)
-			par.Range(in, 64, func(lo, hi int) {
+			par.Range(in, grainFor(batch*out), func(lo, hi int) {
+				col := make([]float32, batch)
 				for k := lo; k < hi; k++ {
-					row := dw[k*out : (k+1)*out]
-					for n := 0; n < batch; n++ {
-						xv, dr := x[n*in+k], dout[n*out:(n+1)*out]
-						for o := range row {
-							row[o] += float32(xv * dr[o])
-						}
+					for n := range col {
+						col[n] = x[n*in+k]
 					}
+					gemmRow(dw[k*out:(k+1)*out], col, dout, out)
 				}
 			})
 			db := make([]float32, out)
@@ -89,18 +102,11 @@ func backward(s Spec, w tensor.Set, acts activations, dout []float32, batch int)
 				break
 			}
 			// dx[n][k] = Σ_o dout[n][o]·W[k][o], in increasing o; rows n in parallel.
+			wt := transpose(w[weightName(i)].Data, in, out) // out × in
 			dx := make([]float32, batch*in)
-			par.Range(batch, 64, func(lo, hi int) {
+			par.Range(batch, grainFor(in*out), func(lo, hi int) {
 				for n := lo; n < hi; n++ {
-					dr := dout[n*out : (n+1)*out]
-					for k := 0; k < in; k++ {
-						wr := wd[k*out : (k+1)*out]
-						var acc float32
-						for o, g := range dr {
-							acc += float32(g * wr[o])
-						}
-						dx[n*in+k] = acc
-					}
+					gemmRow(dx[n*in:(n+1)*in], dout[n*out:(n+1)*out], wt, in)
 				}
 			})
 			dout = dx
@@ -109,14 +115,29 @@ func backward(s Spec, w tensor.Set, acts activations, dout []float32, batch int)
 	return grads
 }
 
-// Gradients returns the mean loss of a batch and the gradient of every weight.
+// Gradients returns the mean loss of a batch and the gradient of every
+// weight, with dropout layers as the identity (inference mode): the value
+// depends only on the spec, the weights and the batch. It is correct for
+// any batch ≥ 1, including one example at a time (per-example gradients).
 func Gradients(s Spec, w tensor.Set, x []float32, labels []int) (float32, tensor.Set, error) {
+	return gradients(s, w, x, labels, nil)
+}
+
+// GradientsWithDropout is Gradients in training mode: every dropout layer
+// drops units with a mask drawn from seed and step alone (see
+// dropoutMask), the masks Train uses at that step of a run with that seed.
+// A spec without dropout layers gives exactly Gradients' result.
+func GradientsWithDropout(s Spec, w tensor.Set, x []float32, labels []int, seed, step uint64) (float32, tensor.Set, error) {
+	return gradients(s, w, x, labels, &dropoutKey{seed: seed, step: step})
+}
+
+func gradients(s Spec, w tensor.Set, x []float32, labels []int, drop *dropoutKey) (float32, tensor.Set, error) {
 	batch := len(labels)
-	logits, acts, err := forward(s, w, x, batch)
+	logits, acts, err := forward(s, w, x, batch, drop)
 	if err != nil {
 		return 0, nil, err
 	}
-	classes := len(logits) / max(batch, 1)
+	classes := len(logits) / batch
 	for _, y := range labels {
 		if y < 0 || y >= classes {
 			return 0, nil, fmt.Errorf("engine: label %d outside [0, %d)", y, classes)

@@ -8,48 +8,66 @@ import (
 	"github.com/cohortchain/cohort/sidecar/tensor"
 )
 
-// activations keeps what backward needs: each layer's input.
+// activations keeps what backward needs.
 type activations struct {
-	inputs [][]float32 // inputs[i] is layer i's input, batch × width
+	shapes [][]int     // from Spec.Shapes
+	inputs [][]float32 // inputs[i] is layer i's input, batch × prod(shapes[i])
+	argmax [][]int32   // maxpool2d layers: where in its input plane each output's max is
+	masks  [][]float32 // dropout layers while training: 0 or 1/(1−rate) per value; nil otherwise
 }
 
+// grainFor is the least number of items, each of about work
+// multiply-adds, worth a goroutine of its own. It only decides how par
+// splits independent outputs, never how one is summed.
+func grainFor(work int) int { return max(1, (1<<15)/max(work, 1)) }
+
 // denseForward computes y = x·W + b for a batch: y[n][o] = b[o] + Σ_k x[n][k]·W[k][o],
-// summed in increasing k, each product rounded to float32 first.
+// summed in increasing k, each product rounded to float32 first (gemmRow).
+// Rows n are independent and split between goroutines.
 func denseForward(x []float32, batch, in, out int, w, b []float32) []float32 {
 	y := make([]float32, batch*out)
-	par.Range(batch, 64, func(lo, hi int) {
+	par.Range(batch, grainFor(in*out), func(lo, hi int) {
 		for n := lo; n < hi; n++ {
-			xr, yr := x[n*in:(n+1)*in], y[n*out:(n+1)*out]
+			yr := y[n*out : (n+1)*out]
 			copy(yr, b)
-			for k := 0; k < in; k++ {
-				xv := xr[k]
-				wr := w[k*out : (k+1)*out]
-				for o := range yr {
-					yr[o] += float32(xv * wr[o])
-				}
-			}
+			gemmRow(yr, x[n*in:(n+1)*in], w, out)
 		}
 	})
 	return y
 }
 
-// Forward returns the logits of a batch (batch × inputs, row-major).
+// Forward returns the logits of a batch: x is batch examples of the spec's
+// input shape, each flattened row-major (NCHW for images). Dropout layers
+// are the identity.
 func Forward(s Spec, w tensor.Set, x []float32, batch int) ([]float32, error) {
-	logits, _, err := forward(s, w, x, batch)
+	logits, _, err := forward(s, w, x, batch, nil)
 	return logits, err
 }
 
-func forward(s Spec, w tensor.Set, x []float32, batch int) ([]float32, activations, error) {
-	if len(s.Layers) == 0 || s.Layers[0].Kind != "dense" || len(x) != batch*s.Layers[0].Inputs {
-		return nil, activations{}, fmt.Errorf("engine: input of %d values is not %d × the first layer's inputs", len(x), batch)
+// dropoutKey seeds the dropout masks of one training step; nil turns
+// dropout off.
+type dropoutKey struct{ seed, step uint64 }
+
+func forward(s Spec, w tensor.Set, x []float32, batch int, drop *dropoutKey) ([]float32, activations, error) {
+	shapes, err := s.Shapes()
+	if err != nil {
+		return nil, activations{}, err
 	}
-	var acts activations
+	if err := checkWeightShapes(s, shapes, w); err != nil {
+		return nil, activations{}, err
+	}
+	if width := prod(shapes[0]); batch <= 0 || len(x) != batch*width {
+		return nil, activations{}, fmt.Errorf("engine: input of %d values is not a batch of %d examples of %d values", len(x), batch, width)
+	}
+	acts := activations{shapes: shapes, inputs: make([][]float32, len(s.Layers)),
+		argmax: make([][]int32, len(s.Layers)), masks: make([][]float32, len(s.Layers))}
 	for i, l := range s.Layers {
-		acts.inputs = append(acts.inputs, x)
+		acts.inputs[i] = x
+		in := shapes[i]
 		switch l.Kind {
-		case "dense":
+		case KindDense:
 			x = denseForward(x, batch, l.Inputs, l.Outputs, w[weightName(i)].Data, w[biasName(i)].Data)
-		case "relu":
+		case KindReLU:
 			y := make([]float32, len(x))
 			for j, v := range x {
 				if v > 0 {
@@ -57,6 +75,23 @@ func forward(s Spec, w tensor.Set, x []float32, batch int) ([]float32, activatio
 				}
 			}
 			x = y
+		case KindFlatten:
+			// NCHW is already flat row-major: same data, new shape.
+		case KindDropout:
+			if drop == nil || l.Rate == 0 {
+				break
+			}
+			m := dropoutMask(l.Rate, drop.seed, drop.step, i, len(x))
+			y := make([]float32, len(x))
+			for j, v := range x {
+				y[j] = v * m[j]
+			}
+			acts.masks[i] = m
+			x = y
+		case KindConv2D:
+			x = convForward(x, batch, newConvGeom(l, in), w[weightName(i)].Data, w[biasName(i)].Data)
+		case KindMaxPool2D:
+			x, acts.argmax[i] = poolForward(x, batch, newPoolGeom(l, in))
 		}
 	}
 	return x, acts, nil

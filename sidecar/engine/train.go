@@ -62,14 +62,16 @@ type TrainResult struct {
 }
 
 // Train runs cfg.Steps steps of minibatch SGD from weights w (left
-// unchanged), drawing batches by a seeded shuffle of the data.
+// unchanged), drawing batches by a seeded shuffle of the data. Dropout
+// layers are active: step i (counted from 0 in this call) uses the masks
+// of GradientsWithDropout(…, cfg.Seed, i).
 func Train(s Spec, w tensor.Set, data Dataset, cfg TrainConfig) (TrainResult, error) {
 	if err := CheckWeights(s, w); err != nil {
 		return TrainResult{}, err
 	}
 	n := len(data.Labels)
-	if cfg.BatchSize <= 0 || cfg.BatchSize > n || cfg.Steps <= 0 || len(data.Inputs) != n*data.Width || data.Width != s.Layers[0].Inputs {
-		return TrainResult{}, fmt.Errorf("engine: %d examples of width %d cannot feed %d steps of batch %d into %d inputs", n, data.Width, cfg.Steps, cfg.BatchSize, s.Layers[0].Inputs)
+	if width := s.InputWidth(); cfg.BatchSize <= 0 || cfg.BatchSize > n || cfg.Steps <= 0 || len(data.Inputs) != n*data.Width || data.Width != width {
+		return TrainResult{}, fmt.Errorf("engine: %d examples of width %d cannot feed %d steps of batch %d into %d inputs", n, data.Width, cfg.Steps, cfg.BatchSize, width)
 	}
 	cur := tensor.Set{}
 	for name, t := range w {
@@ -97,7 +99,7 @@ func Train(s Spec, w tensor.Set, data Dataset, cfg TrainConfig) (TrainResult, er
 			copy(x[b*data.Width:(b+1)*data.Width], data.Inputs[i*data.Width:(i+1)*data.Width])
 			labels[b] = data.Labels[i]
 		}
-		loss, grads, err := Gradients(s, cur, x, labels)
+		loss, grads, err := GradientsWithDropout(s, cur, x, labels, cfg.Seed, uint64(step))
 		if err != nil {
 			return TrainResult{}, err
 		}
