@@ -3,7 +3,7 @@ BIN        ?= build/cohortd
 VALIDATORS ?=
 GO         ?= go
 
-.PHONY: build install localnet test test-unit proto-gen proto-check bench-tx bench-endblocker bench-aggregate fashion-mnist lint clean
+.PHONY: build install localnet test test-unit proto-gen proto-check bench-tx bench-endblocker bench-aggregate bench-train fashion-mnist lint clean
 
 ## build: compile cohortd and cohort-sidecar into build/
 build:
@@ -46,7 +46,11 @@ bench-endblocker:
 bench-aggregate:
 	COHORT_AGG_PARAMS=$${COHORT_AGG_PARAMS:-10000000} $(GO) test ./sidecar/aggregate/ -run '^$$' -bench Aggregate -benchtime 3x
 
-## fashion-mnist: the engine's quality bar, centralized Fashion-MNIST (needs dataset-fashion-mnist)
+## bench-train: training images/s of the Fashion-MNIST MLP and CNN at GOMAXPROCS 1 and 2
+bench-train:
+	$(GO) test ./sidecar/engine/ -run '^$$' -bench TrainStep -benchtime 20x -cpu 1,2
+
+## fashion-mnist: the engine's quality bars, centralized Fashion-MNIST, MLP and CNN (needs dataset-fashion-mnist)
 fashion-mnist:
 	bash scripts/fashion-mnist.sh
 

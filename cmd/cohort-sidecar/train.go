@@ -14,6 +14,7 @@ import (
 func trainCmd() *cobra.Command {
 	var (
 		dir, optimizer, out string
+		model               string
 		epochs, batch       int
 		hidden              int
 		lr                  float32
@@ -22,7 +23,7 @@ func trainCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "train",
-		Short: "Train an MLP on Fashion-MNIST, centralized, and print test accuracy",
+		Short: "Train an MLP or a CNN on Fashion-MNIST, centralized, and print test accuracy",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			w := cmd.OutOrStdout()
@@ -30,14 +31,17 @@ func trainCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			spec := mlpSpec(train.Width, hidden)
+			spec, err := modelSpec(model, train.Width, hidden)
+			if err != nil {
+				return err
+			}
 			weights, err := engine.Init(spec, seed)
 			if err != nil {
 				return err
 			}
 			stepsPerEpoch := len(train.Labels) / batch
-			fmt.Fprintf(w, "training %d→%d→10 on %d images, %d epochs of %d steps (batch %d, %s, lr %g)\n",
-				train.Width, hidden, len(train.Labels), epochs, stepsPerEpoch, batch, optimizer, lr)
+			fmt.Fprintf(w, "training %s (%d weights) on %d images, %d epochs of %d steps (batch %d, %s, lr %g)\n",
+				model, spec.Params(), len(train.Labels), epochs, stepsPerEpoch, batch, optimizer, lr)
 			// One optimizer across epochs, so that momentum and Adam's moments carry over.
 			var opt engine.Optimizer = &engine.SGD{LearningRate: lr, Momentum: 0.9}
 			if optimizer == "adam" {
@@ -80,6 +84,7 @@ func trainCmd() *cobra.Command {
 	cmd.Flags().StringVar(&dir, "data-dir", DefaultDataDir, "directory with the Fashion-MNIST IDX files")
 	cmd.Flags().IntVar(&epochs, "epochs", 3, "passes over the training set")
 	cmd.Flags().IntVar(&batch, "batch", 64, "minibatch size")
+	cmd.Flags().StringVar(&model, "model", "mlp", "mlp (784→hidden→10) or cnn (two conv layers, hidden dense units)")
 	cmd.Flags().IntVar(&hidden, "hidden", 128, "hidden units")
 	cmd.Flags().Float32Var(&lr, "lr", 0.001, "learning rate")
 	cmd.Flags().StringVar(&optimizer, "optimizer", "adam", "adam or sgd (momentum 0.9)")

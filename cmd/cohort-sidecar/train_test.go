@@ -59,6 +59,22 @@ func TestTrainCommand(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, f.Tensors, 4)
 
+	// The CNN learns it too (4 × 4 images: two pools down to 1 × 1).
+	stdout.Reset()
+	cmd = trainCmd()
+	cmd.SetOut(&stdout)
+	cmd.SetArgs([]string{"--data-dir", dir, "--model", "cnn", "--epochs", "3", "--hidden", "8", "--lr", "0.01"})
+	require.NoError(t, cmd.Execute())
+	require.Contains(t, stdout.String(), "training cnn (5154 weights)")
+	require.Contains(t, stdout.String(), "test accuracy 100.00%")
+
+	cmd = trainCmd()
+	cmd.SetOut(&stdout)
+	cmd.SetArgs([]string{"--data-dir", dir, "--model", "rnn"})
+	require.ErrorContains(t, cmd.Execute(), "unknown model")
+	_, err = modelSpec("cnn", 30, 8)
+	require.ErrorContains(t, err, "square images")
+
 	cmd = trainCmd()
 	cmd.SetOut(&stdout)
 	cmd.SetArgs([]string{"--data-dir", filepath.Join(dir, "missing")})

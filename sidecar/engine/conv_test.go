@@ -16,9 +16,9 @@ import (
 var smallCNN = Spec{Input: []int{2, 7, 6}, Layers: []LayerSpec{
 	{Kind: KindConv2D, Filters: 3, Kernel: 3, Stride: 2, Padding: 1}, // → 3×4×3
 	{Kind: KindReLU},
-	{Kind: KindMaxPool2D, Size: 2, Stride: 1}, // → 3×3×2
-	{Kind: KindConv2D, Filters: 2, Kernel: 2, Stride: 1},        // → 2×2×1
-	{Kind: KindFlatten},                                         // → 4
+	{Kind: KindMaxPool2D, Size: 2, Stride: 1},            // → 3×3×2
+	{Kind: KindConv2D, Filters: 2, Kernel: 2, Stride: 1}, // → 2×2×1
+	{Kind: KindFlatten},                                  // → 4
 	{Kind: KindDropout, Rate: 0.3},
 	{Kind: KindDense, Inputs: 4, Outputs: 3},
 }}

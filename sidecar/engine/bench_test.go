@@ -1,0 +1,43 @@
+package engine
+
+import "testing"
+
+// fashionShapedMLP and fashionShapedCNN are the models cohort-sidecar
+// train uses on Fashion-MNIST (see cmd/cohort-sidecar/fashion.go).
+var (
+	fashionShapedMLP = Spec{Layers: []LayerSpec{{Kind: KindDense, Inputs: 784, Outputs: 256}, {Kind: KindReLU}, {Kind: KindDense, Inputs: 256, Outputs: 10}}}
+	fashionShapedCNN = Spec{Input: []int{1, 28, 28}, Layers: []LayerSpec{
+		{Kind: KindConv2D, Filters: 16, Kernel: 3, Stride: 1, Padding: 1}, {Kind: KindReLU}, {Kind: KindMaxPool2D, Size: 2, Stride: 2},
+		{Kind: KindConv2D, Filters: 32, Kernel: 3, Stride: 1, Padding: 1}, {Kind: KindReLU}, {Kind: KindMaxPool2D, Size: 2, Stride: 2},
+		{Kind: KindFlatten}, {Kind: KindDense, Inputs: 1568, Outputs: 64}, {Kind: KindReLU},
+		{Kind: KindDropout, Rate: 0.3}, {Kind: KindDense, Inputs: 64, Outputs: 10},
+	}}
+)
+
+// BenchmarkTrainStep reports training throughput in images/s for the MLP
+// and the CNN at batch 64 (run with -cpu 1,2 for GOMAXPROCS).
+func BenchmarkTrainStep(b *testing.B) {
+	for _, m := range []struct {
+		name string
+		spec Spec
+	}{{"mlp", fashionShapedMLP}, {"cnn", fashionShapedCNN}} {
+		b.Run(m.name, func(b *testing.B) {
+			const batch = 64
+			data := images(batch*8, []int{784}, 10, 1)
+			w, err := Init(m.spec, 1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			opt := NewAdam(0.001)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				res, err := Train(m.spec, w, data, TrainConfig{Steps: 1, BatchSize: batch, Resume: opt, Seed: uint64(i)})
+				if err != nil {
+					b.Fatal(err)
+				}
+				w = res.Weights
+			}
+			b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "images/s")
+		})
+	}
+}
