@@ -27,10 +27,10 @@ func rulesByName(f int) map[string]aggregate.Rule {
 
 func simulateCmd() *cobra.Command {
 	var (
-		dir, rules, attacks               string
+		dir, rules, attacks, server       string
 		clients, attackers, rounds, local int
 		batch, hidden, limit              int
-		alpha, topk                       float64
+		alpha, topk, decay                float64
 		lr                                float32
 		seed                              uint64
 	)
@@ -69,8 +69,12 @@ func simulateCmd() *cobra.Command {
 					if an == fedsim.AttackNone {
 						n = 0
 					}
-					res, _, err := fedsim.Run(fedsim.Config{Spec: spec, Shards: shards, Attackers: n, Attack: an, Rule: rule,
-						Rounds: rounds, LocalSteps: local, BatchSize: batch, LearningRate: lr, Seed: seed, TopK: topk}, train, test, 10)
+					opt, err := serverOptimizer(server)
+					if err != nil {
+						return err
+					}
+					res, _, err := fedsim.Run(fedsim.Config{Spec: spec, Shards: shards, Attackers: n, Attack: an, Rule: rule, Server: opt,
+						Rounds: rounds, LocalSteps: local, BatchSize: batch, LearningRate: lr, LRDecay: decay, Seed: seed, TopK: topk}, train, test, 10)
 					if err != nil {
 						return fmt.Errorf("%s / %s: %w", rn, an, err)
 					}
@@ -100,6 +104,8 @@ func simulateCmd() *cobra.Command {
 	cmd.Flags().IntVar(&batch, "batch", 32, "local minibatch size")
 	cmd.Flags().IntVar(&hidden, "hidden", 128, "hidden units")
 	cmd.Flags().Float32Var(&lr, "lr", 0.02, "local learning rate (SGD, momentum 0.9)")
+	cmd.Flags().Float64Var(&decay, "lr-decay", 0, "multiply the local learning rate by this after every round (0: constant)")
+	cmd.Flags().StringVar(&server, "server", "none", "server optimizer applied to each round's aggregate: none, fedavgm (β 0.9, η 0.5) or fedadam (η 0.01)")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed")
 	cmd.Flags().Float64Var(&topk, "topk", 0, "fraction of each honest update sent (top-k with error feedback); 0 sends dense updates")
 	cmd.Flags().IntVar(&limit, "limit", 0, "use the first N training images only (0: all)")
@@ -113,4 +119,17 @@ func bestAccuracy(rounds []fedsim.Round) float64 {
 		best = max(best, r.Accuracy)
 	}
 	return best
+}
+
+// serverOptimizer returns a fresh server optimizer by name (nil for none).
+func serverOptimizer(name string) (aggregate.ServerOptimizer, error) {
+	switch name {
+	case "none", "":
+		return nil, nil
+	case "fedavgm":
+		return &aggregate.FedAvgM{LearningRate: 0.5, Beta: 0.9}, nil
+	case "fedadam":
+		return &aggregate.FedAdam{LearningRate: 0.01, Beta1: 0.9, Beta2: 0.99, Tau: 1e-3}, nil
+	}
+	return nil, fmt.Errorf("unknown server optimizer %q (none, fedavgm, fedadam)", name)
 }

@@ -30,16 +30,25 @@ var Attacks = []string{AttackNone, AttackSignFlip, AttackLabelFlip, AttackGaussi
 
 // Config is one simulation.
 type Config struct {
-	Spec         engine.Spec
-	Shards       [][]int // example indices of each client
-	Attackers    int     // the last Attackers clients attack
-	Attack       string
-	Rule         aggregate.Rule
+	Spec      engine.Spec
+	Shards    [][]int // example indices of each client
+	Attackers int     // the last Attackers clients attack
+	Attack    string
+	Rule      aggregate.Rule
+	// Server, when set, applies each round's aggregate to the global
+	// model (FedAvgM, FedAdam); nil adds it as it is. It keeps state
+	// across rounds, so a run needs its own.
+	Server       aggregate.ServerOptimizer
 	Rounds       int
 	LocalSteps   int
 	BatchSize    int
 	LearningRate float32
-	Seed         uint64
+	// LRDecay, when in (0, 1), multiplies the clients' learning rate by
+	// LRDecay after every round (round r trains at LearningRate·LRDecay^r),
+	// which damps the drift between non-IID clients late in training;
+	// 0 keeps it constant.
+	LRDecay float64
+	Seed    uint64
 	// TopK, when positive, is the fraction of each honest client's update
 	// it sends (top-k with error feedback kept across rounds); 0 sends
 	// dense updates.
@@ -62,6 +71,9 @@ func Run(cfg Config, train, test engine.Dataset, classes int) ([]Round, tensor.S
 	if cfg.Attackers < 0 || cfg.Attackers >= len(cfg.Shards) {
 		return nil, nil, fmt.Errorf("fedsim: %d attackers among %d clients", cfg.Attackers, len(cfg.Shards))
 	}
+	if !(cfg.LRDecay >= 0 && cfg.LRDecay <= 1) {
+		return nil, nil, fmt.Errorf("fedsim: learning-rate decay %v outside [0, 1]", cfg.LRDecay)
+	}
 	if cfg.TopK < 0 || cfg.TopK > 1 {
 		return nil, nil, fmt.Errorf("fedsim: top-k fraction %v outside [0, 1]", cfg.TopK)
 	}
@@ -75,7 +87,11 @@ func Run(cfg Config, train, test engine.Dataset, classes int) ([]Round, tensor.S
 	}
 	feedback := make([]*compress.ErrorFeedback, len(clients))
 	var rounds []Round
+	lr := cfg.LearningRate
 	for r := 0; r < cfg.Rounds; r++ {
+		if r > 0 && cfg.LRDecay > 0 {
+			lr = float32(float64(lr) * cfg.LRDecay)
+		}
 		// Clients without examples sit the round out; the others train on
 		// batches of at most their size, several clients at once (each
 		// run is deterministic on its own, so the results do not depend
@@ -86,7 +102,7 @@ func Run(cfg Config, train, test engine.Dataset, classes int) ([]Round, tensor.S
 			for c := lo; c < hi; c++ {
 				if d := clients[c]; len(d.Labels) > 0 {
 					results[c], errs[c] = engine.Train(cfg.Spec, global, d, engine.TrainConfig{Steps: cfg.LocalSteps, BatchSize: min(cfg.BatchSize, len(d.Labels)),
-						LearningRate: cfg.LearningRate, Momentum: 0.9, Seed: cfg.Seed ^ uint64(r*1000+c)})
+						LearningRate: lr, Momentum: 0.9, Seed: cfg.Seed ^ uint64(r*1000+c)})
 				}
 			}
 		})
@@ -142,8 +158,14 @@ func Run(cfg Config, train, test engine.Dataset, classes int) ([]Round, tensor.S
 			return nil, nil, err
 		}
 		flat := aggregate.Flatten(global)
-		for i := range flat {
-			flat[i] += delta[i]
+		if cfg.Server != nil {
+			if err := cfg.Server.Apply(flat, delta); err != nil {
+				return nil, nil, err
+			}
+		} else {
+			for i := range flat {
+				flat[i] += delta[i]
+			}
 		}
 		if global, err = aggregate.Unflatten(flat, global); err != nil {
 			return nil, nil, err
