@@ -32,6 +32,7 @@ func simulateCmd() *cobra.Command {
 		batch, hidden, limit              int
 		alpha, topk, decay                float64
 		lr                                float32
+		secure                            bool
 		seed                              uint64
 	)
 	cmd := &cobra.Command{
@@ -73,7 +74,7 @@ func simulateCmd() *cobra.Command {
 					if err != nil {
 						return err
 					}
-					res, _, err := fedsim.Run(fedsim.Config{Spec: spec, Shards: shards, Attackers: n, Attack: an, Rule: rule, Server: opt,
+					res, _, err := fedsim.Run(fedsim.Config{Spec: spec, Shards: shards, Attackers: n, Attack: an, Rule: rule, Server: opt, SecureAggregation: secure,
 						Rounds: rounds, LocalSteps: local, BatchSize: batch, LearningRate: lr, LRDecay: decay, Seed: seed, TopK: topk}, train, test, 10)
 					if err != nil {
 						return fmt.Errorf("%s / %s: %w", rn, an, err)
@@ -106,6 +107,7 @@ func simulateCmd() *cobra.Command {
 	cmd.Flags().Float32Var(&lr, "lr", 0.02, "local learning rate (SGD, momentum 0.9)")
 	cmd.Flags().Float64Var(&decay, "lr-decay", 0, "multiply the local learning rate by this after every round (0: constant)")
 	cmd.Flags().StringVar(&server, "server", "none", "server optimizer applied to each round's aggregate: none, fedavgm (β 0.9, η 0.5) or fedadam (η 0.01)")
+	cmd.Flags().BoolVar(&secure, "secure", false, "FedAvg through pairwise-masking secure aggregation (fedavg rule only)")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed")
 	cmd.Flags().Float64Var(&topk, "topk", 0, "fraction of each honest update sent (top-k with error feedback); 0 sends dense updates")
 	cmd.Flags().IntVar(&limit, "limit", 0, "use the first N training images only (0: all)")

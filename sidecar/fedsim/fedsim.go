@@ -35,6 +35,10 @@ type Config struct {
 	Attackers int     // the last Attackers clients attack
 	Attack    string
 	Rule      aggregate.Rule
+	// SecureAggregation runs each round's FedAvg through pairwise-masking
+	// secure aggregation (package secagg): the server sees only the sum.
+	// It needs the FedAvg rule, since robust rules must see each update.
+	SecureAggregation bool
 	// Server, when set, applies each round's aggregate to the global
 	// model (FedAvgM, FedAdam); nil adds it as it is. It keeps state
 	// across rounds, so a run needs its own.
@@ -70,6 +74,9 @@ type Round struct {
 func Run(cfg Config, train, test engine.Dataset, classes int) ([]Round, tensor.Set, error) {
 	if cfg.Attackers < 0 || cfg.Attackers >= len(cfg.Shards) {
 		return nil, nil, fmt.Errorf("fedsim: %d attackers among %d clients", cfg.Attackers, len(cfg.Shards))
+	}
+	if cfg.SecureAggregation && cfg.Rule.Name() != (aggregate.FedAvg{}).Name() {
+		return nil, nil, fmt.Errorf("fedsim: secure aggregation yields only a sum, so it needs FedAvg, not %s", cfg.Rule.Name())
 	}
 	if !(cfg.LRDecay >= 0 && cfg.LRDecay <= 1) {
 		return nil, nil, fmt.Errorf("fedsim: learning-rate decay %v outside [0, 1]", cfg.LRDecay)
@@ -153,7 +160,12 @@ func Run(cfg Config, train, test engine.Dataset, classes int) ([]Round, tensor.S
 				ups[i].Vector = aggregate.IPM(honest, 4)
 			}
 		}
-		delta, err := cfg.Rule.Aggregate(nil, ups)
+		var delta []float32
+		if cfg.SecureAggregation {
+			delta, err = secureFedAvg(ups, cfg.Seed, r)
+		} else {
+			delta, err = cfg.Rule.Aggregate(nil, ups)
+		}
 		if err != nil {
 			return nil, nil, err
 		}

@@ -76,3 +76,34 @@ func TestTopKWithErrorFeedback(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, sparse, again, "deterministic")
 }
+
+// TestSecureAggregationMatchesFedAvg: FedAvg through secure aggregation
+// (the server sees only masked updates) follows plain FedAvg round by
+// round, up to fixed-point rounding, and is itself deterministic.
+func TestSecureAggregationMatchesFedAvg(t *testing.T) {
+	const classes = 4
+	train, test := clusters(2000, 20, classes, 1), clusters(400, 20, classes, 1)
+	shards, err := data.PartitionDirichlet(train.Labels, classes, 10, 0.5, 3)
+	require.NoError(t, err)
+	spec := engine.Spec{Layers: []engine.LayerSpec{{Kind: "dense", Inputs: 20, Outputs: 16}, {Kind: "relu"}, {Kind: "dense", Inputs: 16, Outputs: classes}}}
+	cfg := Config{Spec: spec, Shards: shards, Rule: aggregate.FedAvg{}, Rounds: 6, LocalSteps: 5, BatchSize: 16, LearningRate: 0.05, Seed: 7}
+	plain, plainW, err := Run(cfg, train, test, classes)
+	require.NoError(t, err)
+	cfg.SecureAggregation = true
+	secure, secureW, err := Run(cfg, train, test, classes)
+	require.NoError(t, err)
+	for r := range plain {
+		require.InDelta(t, plain[r].Accuracy, secure[r].Accuracy, 0.01, "round %d", r+1)
+	}
+	a, b := aggregate.Flatten(plainW), aggregate.Flatten(secureW)
+	for i := range a {
+		require.InDelta(t, a[i], b[i], 1e-4, "weight %d", i)
+	}
+	again, _, err := Run(cfg, train, test, classes)
+	require.NoError(t, err)
+	require.Equal(t, secure, again, "deterministic")
+
+	cfg.Rule = aggregate.Median{}
+	_, _, err = Run(cfg, train, test, classes)
+	require.ErrorContains(t, err, "needs FedAvg")
+}
