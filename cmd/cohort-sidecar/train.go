@@ -49,8 +49,10 @@ func trainCmd() *cobra.Command {
 			}
 			start := time.Now()
 			for e := 0; e < epochs; e++ {
+				bar := newProgressBar(cmd.ErrOrStderr(), fmt.Sprintf("epoch %d/%d", e+1, epochs), stepsPerEpoch, batch)
 				res, err := engine.Train(spec, weights, train, engine.TrainConfig{Steps: stepsPerEpoch, BatchSize: batch,
-					Resume: opt, Seed: seed + uint64(e)})
+					Resume: opt, Seed: seed + uint64(e), Progress: bar.step})
+				bar.finish()
 				if err != nil {
 					return err
 				}

@@ -49,6 +49,10 @@ type TrainConfig struct {
 	Optimizer              string
 	Resume                 Optimizer
 	Seed                   uint64
+	// Progress, when set, is called after every step with the number of
+	// steps done and that step's loss. It observes; it cannot change the
+	// result.
+	Progress func(done int, loss float32)
 }
 
 // TrainResult is what a training run returns: the new weights, the update
@@ -110,6 +114,9 @@ func Train(s Spec, w tensor.Set, data Dataset, cfg TrainConfig) (TrainResult, er
 		}
 		res.Checkpoints = append(res.Checkpoints, h)
 		res.Losses = append(res.Losses, loss)
+		if cfg.Progress != nil {
+			cfg.Progress(step+1, loss)
+		}
 	}
 	res.Weights = cur
 	res.Update = tensor.Set{}
