@@ -1,10 +1,11 @@
 // Command cohort-sidecar is the off-chain daemon that validators and
 // providers run next to cohortd. This build has its training tools:
 //
-//	cohort-sidecar train --epochs 3      # centralized Fashion-MNIST, test accuracy, weights hash
+//	cohort-sidecar train --epochs 3      # centralized Fashion-MNIST (--model mlp or cnn), test accuracy, weights hash
+//	cohort-sidecar dp-train --epsilon 8  # the same under DP-SGD, stopping before the (ε, δ) budget is spent
 //	cohort-sidecar simulate              # federated, non-IID, rule × attack table of test accuracy
 //
-// Both use the deterministic engine and Debian's dataset-fashion-mnist.
+// All use the deterministic engine and Debian's dataset-fashion-mnist.
 package main
 
 import (
@@ -21,7 +22,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(trainCmd(), simulateCmd())
+	root.AddCommand(trainCmd(), dpTrainCmd(), simulateCmd())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "cohort-sidecar:", err)
 		os.Exit(1)
