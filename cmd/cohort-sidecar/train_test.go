@@ -27,9 +27,9 @@ func writeIDX(t *testing.T, path string, dims []int, payload []byte) {
 	require.NoError(t, os.WriteFile(path, buf.Bytes(), 0o600))
 }
 
-// TestTrainCommand runs `cohort-sidecar train` on a tiny synthetic
-// Fashion-MNIST-shaped dataset: two classes, bright left or bright right.
-func TestTrainCommand(t *testing.T) {
+// syntheticFashion writes a tiny Fashion-MNIST-shaped dataset to a new
+// directory: 400 4 × 4 images of two classes, bright left or bright right.
+func syntheticFashion(t *testing.T) string {
 	dir := t.TempDir()
 	const n, side = 400, 4
 	pixels, labels := make([]byte, n*side*side), make([]byte, n)
@@ -45,6 +45,12 @@ func TestTrainCommand(t *testing.T) {
 		writeIDX(t, filepath.Join(dir, set+"-images-idx3-ubyte.gz"), []int{n, side, side}, pixels)
 		writeIDX(t, filepath.Join(dir, set+"-labels-idx1-ubyte.gz"), []int{n}, labels)
 	}
+	return dir
+}
+
+// TestTrainCommand runs `cohort-sidecar train` on the synthetic dataset.
+func TestTrainCommand(t *testing.T) {
+	dir := syntheticFashion(t)
 	out := filepath.Join(dir, "w.safetensors")
 	cmd := trainCmd()
 	var stdout bytes.Buffer
@@ -79,4 +85,37 @@ func TestTrainCommand(t *testing.T) {
 	cmd.SetOut(&stdout)
 	cmd.SetArgs([]string{"--data-dir", filepath.Join(dir, "missing")})
 	require.ErrorContains(t, cmd.Execute(), "dataset-fashion-mnist")
+}
+
+// TestDPTrainCommand runs `cohort-sidecar dp-train` on the synthetic
+// dataset: it learns under a budget, reports the ε it spent, never more
+// than the budget, and refuses bad settings.
+func TestDPTrainCommand(t *testing.T) {
+	dir := syntheticFashion(t)
+	run := func(args ...string) (string, error) {
+		cmd := dpTrainCmd()
+		var stdout bytes.Buffer
+		cmd.SetOut(&stdout)
+		cmd.SetErr(&stdout)
+		cmd.SetArgs(append([]string{"--data-dir", dir, "--hidden", "8"}, args...))
+		err := cmd.Execute()
+		return stdout.String(), err
+	}
+	out, err := run("--epochs", "3", "--epsilon", "8", "--batch", "40", "--lr", "0.05", "--optimizer", "adam")
+	require.NoError(t, err, out)
+	require.Contains(t, out, "weights hash ")
+	require.Regexp(t, `spent ε [0-7]\.\d+|spent ε 8 `, out)
+	require.Regexp(t, `test accuracy (9\d|100)\.\d\d%`, out)
+
+	again, err := run("--epochs", "3", "--epsilon", "8", "--batch", "40", "--lr", "0.05", "--optimizer", "adam")
+	require.NoError(t, err)
+	hash := func(s string) string { return s[strings.Index(s, "weights hash "):] }
+	require.Equal(t, hash(out), hash(again), "deterministic")
+
+	_, err = run("--epsilon", "-1")
+	require.Error(t, err)
+	_, err = run("--delta", "2")
+	require.Error(t, err)
+	_, err = run("--clip", "0")
+	require.Error(t, err)
 }
