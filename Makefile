@@ -3,7 +3,7 @@ BIN        ?= build/cohortd
 VALIDATORS ?=
 GO         ?= go
 
-.PHONY: build install localnet test test-unit proto-gen proto-check bench-tx bench-endblocker bench-aggregate bench-train fashion-mnist lint clean
+.PHONY: build install localnet test test-unit proto-gen proto-check bench-tx bench-endblocker bench-aggregate bench-train fashion-mnist lint clean ptx
 
 ## build: compile cohortd and cohort-sidecar into build/
 build:
@@ -59,3 +59,14 @@ lint:
 
 clean:
 	rm -rf build .localnet .testnet .cache
+
+## ptx: regenerate sidecar/gpu/kernels/*.ptx from the .cu sources (nvcc, offline; no FMA contraction)
+NVCC     ?= nvcc
+PTX_ARCH ?= compute_80
+ptx:
+	@cd sidecar/gpu/kernels && for cu in *.cu; do \
+		ptx=$${cu%.cu}.ptx; \
+		echo "$(NVCC) -ptx -arch=$(PTX_ARCH) -fmad=false -o $$ptx $$cu"; \
+		$(NVCC) -ptx -arch=$(PTX_ARCH) -fmad=false -o $$ptx.tmp $$cu || { rm -f $$ptx.tmp; exit 1; }; \
+		{ cat $$ptx.tmp; echo "// cohort-source-sha256: $$(sha256sum $$cu | cut -d' ' -f1)"; } > $$ptx && rm -f $$ptx.tmp; \
+	done
