@@ -45,8 +45,8 @@ func (k Krum) Aggregate(dst []float32, updates []Update) ([]float32, error) {
 // scores; ties go to the lower index.
 func krumSelect(updates []Update, f, m int) ([]int, error) {
 	n := len(updates)
-	if n <= 2*f+2 || m > n-f {
-		return nil, fmt.Errorf("%w: Krum with f=%d, m=%d needs more than %d updates, got %d", ErrBadUpdates, f, m, 2*f+2, n)
+	if err := checkKrum(n, f, m); err != nil {
+		return nil, err
 	}
 	dist := make([][]float64, n)
 	for i := range dist {
@@ -58,13 +58,38 @@ func krumSelect(updates []Update, f, m int) ([]int, error) {
 			dist[i][j], dist[j][i] = d, d
 		}
 	}
+	return KrumSelect(n, f, m, func(a, b int) float64 { return dist[a][b] })
+}
+
+func checkKrum(n, f, m int) error {
+	if n <= 2*f+2 || m < 1 || m > n-f {
+		return fmt.Errorf("%w: Krum with f=%d, m=%d needs more than %d updates, got %d", ErrBadUpdates, f, m, 2*f+2, n)
+	}
+	return nil
+}
+
+// KrumSelect is Krum's selection rule, given the squared distance dist(a,
+// b) between updates a and b of n: update a scores the sum of its n−f−2
+// smallest distances to the others (summed smallest first, in float64),
+// and the m lowest scores win, ties to the lower index. It returns their
+// indices, lowest score first. Every backend (CPU, GPU) that computes the
+// distances selects with this one function.
+func KrumSelect(n, f, m int, dist func(a, b int) float64) ([]int, error) {
+	if err := checkKrum(n, f, m); err != nil {
+		return nil, err
+	}
 	scores := make([]float64, n)
-	for i := range scores {
-		row := slices.Clone(dist[i])
-		row = slices.Delete(row, i, i+1)
+	row := make([]float64, 0, n-1)
+	for a := range scores {
+		row = row[:0]
+		for b := 0; b < n; b++ {
+			if b != a {
+				row = append(row, dist(a, b))
+			}
+		}
 		slices.Sort(row)
 		for _, d := range row[:n-f-2] {
-			scores[i] += d
+			scores[a] += d
 		}
 	}
 	idx := make([]int, n)

@@ -72,10 +72,10 @@ func backward(s Spec, w tensor.Set, acts activations, dout []float32, batch int)
 		case KindMaxPool2D:
 			dout = poolBackward(dout, acts.argmax[i], batch, newPoolGeom(l, acts.shapes[i]))
 		case KindConv2D:
-			t := w[weightName(i)]
+			t := w[WeightName(i)]
 			dw, db, dx := convBackward(x, dout, batch, newConvGeom(l, acts.shapes[i]), t.Data, i > 0)
-			grads[weightName(i)] = tensor.Tensor{Shape: t.Shape, Data: dw}
-			grads[biasName(i)] = tensor.Tensor{Shape: []int{l.Filters}, Data: db}
+			grads[WeightName(i)] = tensor.Tensor{Shape: t.Shape, Data: dw}
+			grads[BiasName(i)] = tensor.Tensor{Shape: []int{l.Filters}, Data: db}
 			dout = dx
 		case KindDense:
 			in, out := l.Inputs, l.Outputs
@@ -96,13 +96,13 @@ func backward(s Spec, w tensor.Set, acts activations, dout []float32, batch int)
 					db[o] += v
 				}
 			}
-			grads[weightName(i)] = tensor.Tensor{Shape: []int{in, out}, Data: dw}
-			grads[biasName(i)] = tensor.Tensor{Shape: []int{out}, Data: db}
+			grads[WeightName(i)] = tensor.Tensor{Shape: []int{in, out}, Data: dw}
+			grads[BiasName(i)] = tensor.Tensor{Shape: []int{out}, Data: db}
 			if i == 0 {
 				break
 			}
 			// dx[n][k] = Σ_o dout[n][o]·W[k][o], in increasing o; rows n in parallel.
-			wt := transpose(w[weightName(i)].Data, in, out) // out × in
+			wt := transpose(w[WeightName(i)].Data, in, out) // out × in
 			dx := make([]float32, batch*in)
 			par.Range(batch, grainFor(in*out), func(lo, hi int) {
 				for n := lo; n < hi; n++ {

@@ -131,7 +131,7 @@ func TestMaxPoolRoutesGradientToFirstMax(t *testing.T) {
 }
 
 func TestDropoutMasks(t *testing.T) {
-	m := dropoutMask(0.25, 9, 4, 2, 100000)
+	m := DropoutMask(0.25, 9, 4, 2, 100000)
 	kept := 0
 	for _, v := range m {
 		require.True(t, v == 0 || v == float32(1/0.75))
@@ -140,9 +140,9 @@ func TestDropoutMasks(t *testing.T) {
 		}
 	}
 	require.InDelta(t, 0.75, float64(kept)/float64(len(m)), 0.01)
-	require.Equal(t, m, dropoutMask(0.25, 9, 4, 2, 100000), "same seed, step and layer")
-	require.NotEqual(t, m, dropoutMask(0.25, 9, 5, 2, 100000), "another step")
-	require.NotEqual(t, m, dropoutMask(0.25, 9, 4, 3, 100000), "another layer")
+	require.Equal(t, m, DropoutMask(0.25, 9, 4, 2, 100000), "same seed, step and layer")
+	require.NotEqual(t, m, DropoutMask(0.25, 9, 5, 2, 100000), "another step")
+	require.NotEqual(t, m, DropoutMask(0.25, 9, 4, 3, 100000), "another layer")
 
 	// Training mode differs from inference mode; rate 0 and a spec without
 	// dropout give Gradients' exact result.

@@ -2,7 +2,7 @@ package engine
 
 import "math"
 
-// dropoutMask is the mask of dropout layer `layer` (its index in the
+// DropoutMask is the mask of dropout layer `layer` (its index in the
 // spec) for the training step `step` of a run seeded by seed: n values,
 // each 0 (dropped) or 1/(1−rate) (kept, so that the expected activation
 // is unchanged and inference needs no rescaling).
@@ -12,7 +12,7 @@ import "math"
 // layer's NCHW order) takes the j-th draw's top 24 bits u and is dropped
 // when u < ceil(rate·2^24). The mask depends on nothing else, so it is
 // the same on every run and at every GOMAXPROCS.
-func dropoutMask(rate float64, seed, step uint64, layer, n int) []float32 {
+func DropoutMask(rate float64, seed, step uint64, layer, n int) []float32 {
 	mask := make([]float32, n)
 	threshold := uint32(math.Ceil(rate * (1 << 24)))
 	scale := float32(1 / (1 - rate))

@@ -66,7 +66,7 @@ func forward(s Spec, w tensor.Set, x []float32, batch int, drop *dropoutKey) ([]
 		in := shapes[i]
 		switch l.Kind {
 		case KindDense:
-			x = denseForward(x, batch, l.Inputs, l.Outputs, w[weightName(i)].Data, w[biasName(i)].Data)
+			x = denseForward(x, batch, l.Inputs, l.Outputs, w[WeightName(i)].Data, w[BiasName(i)].Data)
 		case KindReLU:
 			y := make([]float32, len(x))
 			for j, v := range x {
@@ -81,7 +81,7 @@ func forward(s Spec, w tensor.Set, x []float32, batch int, drop *dropoutKey) ([]
 			if drop == nil || l.Rate == 0 {
 				break
 			}
-			m := dropoutMask(l.Rate, drop.seed, drop.step, i, len(x))
+			m := DropoutMask(l.Rate, drop.seed, drop.step, i, len(x))
 			y := make([]float32, len(x))
 			for j, v := range x {
 				y[j] = v * m[j]
@@ -89,7 +89,7 @@ func forward(s Spec, w tensor.Set, x []float32, batch int, drop *dropoutKey) ([]
 			acts.masks[i] = m
 			x = y
 		case KindConv2D:
-			x = convForward(x, batch, newConvGeom(l, in), w[weightName(i)].Data, w[biasName(i)].Data)
+			x = convForward(x, batch, newConvGeom(l, in), w[WeightName(i)].Data, w[BiasName(i)].Data)
 		case KindMaxPool2D:
 			x, acts.argmax[i] = poolForward(x, batch, newPoolGeom(l, in))
 		}

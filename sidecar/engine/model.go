@@ -252,8 +252,11 @@ func prod(shape []int) int {
 	return n
 }
 
-func weightName(i int) string { return fmt.Sprintf("layer%d.weight", i) }
-func biasName(i int) string   { return fmt.Sprintf("layer%d.bias", i) }
+// WeightName is the name of layer i's weight tensor in a tensor.Set.
+func WeightName(i int) string { return fmt.Sprintf("layer%d.weight", i) }
+
+// BiasName is the name of layer i's bias tensor in a tensor.Set.
+func BiasName(i int) string { return fmt.Sprintf("layer%d.bias", i) }
 
 // namedShape is one weight tensor a spec calls for.
 type namedShape struct {
@@ -272,9 +275,9 @@ func weightShapes(s Spec, shapes [][]int) []namedShape {
 	for i, l := range s.Layers {
 		switch l.Kind {
 		case KindDense:
-			out = append(out, namedShape{weightName(i), []int{l.Inputs, l.Outputs}, i, false}, namedShape{biasName(i), []int{l.Outputs}, i, true})
+			out = append(out, namedShape{WeightName(i), []int{l.Inputs, l.Outputs}, i, false}, namedShape{BiasName(i), []int{l.Outputs}, i, true})
 		case KindConv2D:
-			out = append(out, namedShape{weightName(i), []int{l.Filters, shapes[i][0], l.Kernel, l.Kernel}, i, false}, namedShape{biasName(i), []int{l.Filters}, i, true})
+			out = append(out, namedShape{WeightName(i), []int{l.Filters, shapes[i][0], l.Kernel, l.Kernel}, i, false}, namedShape{BiasName(i), []int{l.Filters}, i, true})
 		}
 	}
 	return out
@@ -332,9 +335,18 @@ func CheckWeights(s Spec, w tensor.Set) error {
 	return nil
 }
 
-// checkWeightShapes is CheckWeights without the scan for NaN and Inf: the
+// CheckWeightShapes is CheckWeights without the scan for NaN and Inf: the
 // check Forward and Gradients make on every call, which is what keeps
-// their slice indices in range.
+// their slice indices in range (and what any other backend computing
+// them must make). It validates s too.
+func CheckWeightShapes(s Spec, w tensor.Set) error {
+	shapes, err := s.Shapes()
+	if err != nil {
+		return err
+	}
+	return checkWeightShapes(s, shapes, w)
+}
+
 func checkWeightShapes(s Spec, shapes [][]int, w tensor.Set) error {
 	want := weightShapes(s, shapes)
 	for _, ns := range want {

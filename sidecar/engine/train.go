@@ -49,11 +49,20 @@ type TrainConfig struct {
 	Optimizer              string
 	Resume                 Optimizer
 	Seed                   uint64
+	// Gradients, when set, computes each step's loss and gradients in
+	// place of GradientsWithDropout (which it must equal bit for bit, e.g.
+	// the same computation on a GPU); seed and step are the dropout key.
+	Gradients GradientFunc
 	// Progress, when set, is called after every step with the number of
 	// steps done and that step's loss. It observes; it cannot change the
 	// result.
 	Progress func(done int, loss float32)
 }
+
+// GradientFunc computes the mean loss of a batch and the gradient of every
+// weight with the dropout masks of (seed, step): GradientsWithDropout's
+// signature.
+type GradientFunc func(s Spec, w tensor.Set, x []float32, labels []int, seed, step uint64) (float32, tensor.Set, error)
 
 // TrainResult is what a training run returns: the new weights, the update
 // (new − old), the hash of the weights after every step (the evidence a
@@ -88,6 +97,10 @@ func Train(s Spec, w tensor.Set, data Dataset, cfg TrainConfig) (TrainResult, er
 	case cfg.Optimizer == "adam":
 		opt = NewAdam(cfg.LearningRate)
 	}
+	grad := cfg.Gradients
+	if grad == nil {
+		grad = GradientsWithDropout
+	}
 	g := NewRNG(cfg.Seed, 2)
 	order, pos := g.Perm(n), 0
 	x := make([]float32, cfg.BatchSize*data.Width)
@@ -103,7 +116,7 @@ func Train(s Spec, w tensor.Set, data Dataset, cfg TrainConfig) (TrainResult, er
 			copy(x[b*data.Width:(b+1)*data.Width], data.Inputs[i*data.Width:(i+1)*data.Width])
 			labels[b] = data.Labels[i]
 		}
-		loss, grads, err := GradientsWithDropout(s, cur, x, labels, cfg.Seed, uint64(step))
+		loss, grads, err := grad(s, cur, x, labels, cfg.Seed, uint64(step))
 		if err != nil {
 			return TrainResult{}, err
 		}

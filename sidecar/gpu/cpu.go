@@ -69,7 +69,7 @@ func (cpuBackend) DenseForward(x []float32, batch, in, out int, w, b []float32) 
 		return nil, err
 	}
 	s := engine.Spec{Layers: []engine.LayerSpec{{Kind: engine.KindDense, Inputs: in, Outputs: out}}}
-	ws := tensor.Set{weightName(0): {Shape: []int{in, out}, Data: w}, biasName(0): {Shape: []int{out}, Data: b}}
+	ws := tensor.Set{engine.WeightName(0): {Shape: []int{in, out}, Data: w}, engine.BiasName(0): {Shape: []int{out}, Data: b}}
 	return engine.Forward(s, ws, x, batch)
 }
 
@@ -88,7 +88,7 @@ func (cpuBackend) Conv2DForward(x []float32, batch int, g ConvGeom, w, b []float
 	}
 	s := engine.Spec{Input: []int{g.C, g.H, g.W}, Layers: []engine.LayerSpec{
 		{Kind: engine.KindConv2D, Filters: g.F, Kernel: g.K, Stride: g.Stride, Padding: g.Pad}, {Kind: engine.KindFlatten}}}
-	ws := tensor.Set{weightName(0): {Shape: []int{g.F, g.C, g.K, g.K}, Data: w}, biasName(0): {Shape: []int{g.F}, Data: b}}
+	ws := tensor.Set{engine.WeightName(0): {Shape: []int{g.F, g.C, g.K, g.K}, Data: w}, engine.BiasName(0): {Shape: []int{g.F}, Data: b}}
 	return engine.Forward(s, ws, x, batch)
 }
 

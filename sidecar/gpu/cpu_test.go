@@ -305,7 +305,7 @@ func TestDropoutMaskMatchesEngine(t *testing.T) {
 	_, got, err := emuBackend{}.Gradients(s, w, x, labels, &Dropout{Seed: 5, Step: 6})
 	require.NoError(t, err)
 	setsEqual(t, want, got, "dropout")
-	m := dropoutMask(0.5, 5, 6, 1, 1000)
+	m := engine.DropoutMask(0.5, 5, 6, 1, 1000)
 	zeros := 0
 	for _, v := range m {
 		if v == 0 {

@@ -141,41 +141,11 @@ func distMatrix(n int, d []float64) []float64 {
 	return m
 }
 
-// krumSelect is aggregate's krumSelect on the updates idx (indices into
+// krumSelect is aggregate.KrumSelect on the updates idx (indices into
 // the n×n distance matrix dist, in that order): the positions within idx
 // of the m lowest Krum scores, ties to the lower position.
 func krumSelect(dist []float64, n int, idx []int, f, m int) ([]int, error) {
-	k := len(idx)
-	if k <= 2*f+2 || m > k-f {
-		return nil, fmt.Errorf("%w: Krum with f=%d, m=%d needs more than %d updates, got %d", aggregate.ErrBadUpdates, f, m, 2*f+2, k)
-	}
-	scores := make([]float64, k)
-	for a := range idx {
-		row := make([]float64, 0, k-1)
-		for b := range idx {
-			if b != a {
-				row = append(row, dist[idx[a]*n+idx[b]])
-			}
-		}
-		slices.Sort(row)
-		for _, d := range row[:k-f-2] {
-			scores[a] += d
-		}
-	}
-	order := make([]int, k)
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortStableFunc(order, func(a, b int) int {
-		switch {
-		case scores[a] < scores[b]:
-			return -1
-		case scores[a] > scores[b]:
-			return 1
-		}
-		return a - b
-	})
-	return order[:m], nil
+	return aggregate.KrumSelect(len(idx), f, m, func(a, b int) float64 { return dist[idx[a]*n+idx[b]] })
 }
 
 // vecOps is a device holding n updates of d values each, and one vector
