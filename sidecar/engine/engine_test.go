@@ -166,3 +166,19 @@ func TestBadInput(t *testing.T) {
 	_, err = Train(mlp, w, Dataset{Inputs: make([]float32, 10), Labels: []int{0}, Width: 10}, TrainConfig{Steps: 1, BatchSize: 1})
 	require.Error(t, err, "width mismatch")
 }
+
+// TestTrainEpochs: Epochs sets the number of steps to whole passes over the
+// data, and gives the same run as those steps named directly.
+func TestTrainEpochs(t *testing.T) {
+	data := clusters(200, 100, 5, 2)
+	w, err := Init(mlp, 7)
+	require.NoError(t, err)
+	byEpochs, err := Train(mlp, w, data, TrainConfig{Epochs: 2, BatchSize: 64, LearningRate: 0.05, Seed: 3})
+	require.NoError(t, err)
+	require.Len(t, byEpochs.Checkpoints, 2*4, "ceil(200/64) = 4 steps an epoch")
+	bySteps, err := Train(mlp, w, data, TrainConfig{Steps: 8, BatchSize: 64, LearningRate: 0.05, Seed: 3})
+	require.NoError(t, err)
+	require.Equal(t, bySteps.Checkpoints, byEpochs.Checkpoints)
+	_, err = Train(mlp, w, data, TrainConfig{BatchSize: 64})
+	require.Error(t, err, "neither steps nor epochs")
+}

@@ -40,11 +40,14 @@ type Dataset struct {
 	Width  int
 }
 
-// TrainConfig is one local training run. Optimizer "adam" uses Adam;
-// anything else SGD with Momentum. Resume, when set, is used instead and
-// keeps its state (momentum, moments) from a previous run.
+// TrainConfig is one local training run of Steps steps, or, when Steps is
+// 0, of Epochs passes over the data (Epochs·ceil(n/BatchSize) steps).
+// Optimizer "adam" uses Adam; anything else SGD with Momentum. Resume,
+// when set, is used instead and keeps its state (momentum, moments) from
+// a previous run.
 type TrainConfig struct {
 	Steps, BatchSize       int
+	Epochs                 int
 	LearningRate, Momentum float32
 	Optimizer              string
 	Resume                 Optimizer
@@ -83,6 +86,9 @@ func Train(s Spec, w tensor.Set, data Dataset, cfg TrainConfig) (TrainResult, er
 		return TrainResult{}, err
 	}
 	n := len(data.Labels)
+	if cfg.Steps == 0 && cfg.Epochs > 0 && cfg.BatchSize > 0 && cfg.Epochs <= 1<<20 {
+		cfg.Steps = cfg.Epochs * ((n + cfg.BatchSize - 1) / cfg.BatchSize)
+	}
 	if width := s.InputWidth(); cfg.BatchSize <= 0 || cfg.BatchSize > n || cfg.Steps <= 0 || len(data.Inputs) != n*data.Width || data.Width != width {
 		return TrainResult{}, fmt.Errorf("engine: %d examples of width %d cannot feed %d steps of batch %d into %d inputs", n, data.Width, cfg.Steps, cfg.BatchSize, width)
 	}
