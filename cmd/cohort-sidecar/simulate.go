@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -76,6 +77,13 @@ func simulateCmd() *cobra.Command {
 					}
 					res, _, err := fedsim.Run(fedsim.Config{Spec: spec, Shards: shards, Attackers: n, Attack: an, Rule: rule, Server: opt, SecureAggregation: secure,
 						Rounds: rounds, LocalSteps: local, BatchSize: batch, LearningRate: lr, LRDecay: decay, Seed: seed, TopK: topk}, train, test, 10)
+					if errors.Is(err, aggregate.ErrTooFewUpdates) {
+						// The rule cannot run with this many clients (Bulyan
+						// needs 4f+3): say so in its cell and go on.
+						fmt.Fprintf(cmd.ErrOrStderr(), "%s / %s: not applicable: %v\n", rn, an, err)
+						table += fmt.Sprintf("%12s", "n/a")
+						continue
+					}
 					if err != nil {
 						return fmt.Errorf("%s / %s: %w", rn, an, err)
 					}

@@ -55,6 +55,11 @@ func into(dst, v []float32) []float32 {
 // ErrBadUpdates is returned for empty, mismatched, non-finite or unweighted updates.
 var ErrBadUpdates = errors.New("bad updates")
 
+// ErrTooFewUpdates is returned (wrapping ErrBadUpdates) when a rule needs
+// more updates than it was given for the attackers it tolerates (Krum
+// needs n > 2f+2, Bulyan n ≥ 4f+3).
+var ErrTooFewUpdates = fmt.Errorf("%w: too few for the rule", ErrBadUpdates)
+
 // Check validates updates: at least one, all of one length, finite, with
 // positive sample counts. It returns the common length.
 func Check(updates []Update) (int, error) {

@@ -63,7 +63,7 @@ func krumSelect(updates []Update, f, m int) ([]int, error) {
 
 func checkKrum(n, f, m int) error {
 	if n <= 2*f+2 || m < 1 || m > n-f {
-		return fmt.Errorf("%w: Krum with f=%d, m=%d needs more than %d updates, got %d", ErrBadUpdates, f, m, 2*f+2, n)
+		return fmt.Errorf("%w: Krum with f=%d, m=%d needs more than %d updates, got %d", ErrTooFewUpdates, f, m, 2*f+2, n)
 	}
 	return nil
 }
@@ -228,7 +228,7 @@ func (b Bulyan) Aggregate(dst []float32, updates []Update) ([]float32, error) {
 	}
 	n := len(updates)
 	if n < 4*b.F+3 {
-		return nil, fmt.Errorf("%w: Bulyan with f=%d needs at least %d updates, got %d", ErrBadUpdates, b.F, 4*b.F+3, n)
+		return nil, fmt.Errorf("%w: Bulyan with f=%d needs at least %d updates, got %d", ErrTooFewUpdates, b.F, 4*b.F+3, n)
 	}
 	remaining := slices.Clone(updates)
 	var selected []Update

@@ -204,7 +204,7 @@ func runVector(ops vecOps, rule aggregate.Rule, dst []float32, updates []aggrega
 		}
 		m := max(1, r.Multi)
 		if n <= 2*r.F+2 || m > n-r.F {
-			return nil, fmt.Errorf("%w: Krum with f=%d, m=%d needs more than %d updates, got %d", aggregate.ErrBadUpdates, r.F, m, 2*r.F+2, n)
+			return nil, fmt.Errorf("%w: Krum with f=%d, m=%d needs more than %d updates, got %d", aggregate.ErrTooFewUpdates, r.F, m, 2*r.F+2, n)
 		}
 		d, err := ops.dists(allPairs(n))
 		if err != nil {
@@ -225,7 +225,7 @@ func runVector(ops vecOps, rule aggregate.Rule, dst []float32, updates []aggrega
 			return nil, err
 		}
 		if n < 4*r.F+3 {
-			return nil, fmt.Errorf("%w: Bulyan with f=%d needs at least %d updates, got %d", aggregate.ErrBadUpdates, r.F, 4*r.F+3, n)
+			return nil, fmt.Errorf("%w: Bulyan with f=%d needs at least %d updates, got %d", aggregate.ErrTooFewUpdates, r.F, 4*r.F+3, n)
 		}
 		d, err := ops.dists(allPairs(n))
 		if err != nil {
