@@ -3,8 +3,13 @@ package engine
 import (
 	"math"
 
+	"github.com/cohortchain/cohort/sidecar/par"
 	"github.com/cohortchain/cohort/sidecar/tensor"
 )
+
+// elementGrain is the least number of values an element-wise optimizer
+// update gives a goroutine of its own.
+const elementGrain = 1 << 15
 
 // Optimizer updates weights in place from gradients.
 type Optimizer interface {
@@ -42,11 +47,16 @@ func (o *Adam) Step(w, g tensor.Set) {
 			o.v[name] = tensor.Tensor{Shape: g[name].Shape, Data: make([]float32, len(gd))}
 		}
 		v, wd := o.v[name], w[name].Data
-		for i, gv := range gd {
-			m.Data[i] = float32(o.Beta1*m.Data[i]) + float32((1-o.Beta1)*gv)
-			v.Data[i] = float32(o.Beta2*v.Data[i]) + float32(float32((1-o.Beta2)*gv)*gv)
-			mh, vh := m.Data[i]/c1, v.Data[i]/c2
-			wd[i] -= float32(o.LearningRate*mh) / (float32(math.Sqrt(float64(vh))) + o.Epsilon)
-		}
+		// Each value is updated on its own, so splitting the range
+		// between goroutines cannot change a bit.
+		par.Range(len(gd), elementGrain, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				gv := gd[i]
+				m.Data[i] = float32(o.Beta1*m.Data[i]) + float32((1-o.Beta1)*gv)
+				v.Data[i] = float32(o.Beta2*v.Data[i]) + float32(float32((1-o.Beta2)*gv)*gv)
+				mh, vh := m.Data[i]/c1, v.Data[i]/c2
+				wd[i] -= float32(o.LearningRate*mh) / (float32(math.Sqrt(float64(vh))) + o.Epsilon)
+			}
+		})
 	}
 }

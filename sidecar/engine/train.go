@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 
+	"github.com/cohortchain/cohort/sidecar/par"
 	"github.com/cohortchain/cohort/sidecar/tensor"
 )
 
@@ -26,10 +27,12 @@ func (o *SGD) Step(w, g tensor.Set) {
 			o.velocity[name] = v
 		}
 		wd := w[name].Data
-		for i, gv := range gd {
-			v.Data[i] = float32(o.Momentum*v.Data[i]) + gv
-			wd[i] -= float32(o.LearningRate * v.Data[i])
-		}
+		par.Range(len(gd), elementGrain, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				v.Data[i] = float32(o.Momentum*v.Data[i]) + gd[i]
+				wd[i] -= float32(o.LearningRate * v.Data[i])
+			}
+		})
 	}
 }
 
