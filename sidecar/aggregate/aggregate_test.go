@@ -49,7 +49,7 @@ func honestAndAttacked(d int, attack string) ([]Update, []float32) {
 	for c := 0; c < 10; c++ {
 		v := make([]float32, d)
 		for i := range v {
-			v[i] = truth[i] + 0.3*g.Normal()
+			v[i] = truth[i] + float32(0.3*g.Normal()) // rounded: no FMA on any platform
 		}
 		ups[c] = Update{Vector: v, Samples: 100}
 		if c < 8 {

@@ -42,9 +42,9 @@ func ALIE(honest [][]float32, z float64) []float32 {
 		}
 		m := s / float64(len(honest))
 		for _, h := range honest {
-			s2 += (float64(h[j]) - m) * (float64(h[j]) - m)
+			s2 += float64((float64(h[j]) - m) * (float64(h[j]) - m))
 		}
-		out[j] = float32(m - z*math.Sqrt(s2/float64(len(honest))))
+		out[j] = float32(m - float64(z*math.Sqrt(s2/float64(len(honest)))))
 	}
 	return out
 }

@@ -11,7 +11,7 @@ func sqDist(a, b []float32) float64 {
 	var s float64
 	for i := range a {
 		d := float64(a[i]) - float64(b[i])
-		s += d * d
+		s += float64(d * d)
 	}
 	return s
 }
@@ -161,7 +161,7 @@ func (g GeometricMedian) Aggregate(dst []float32, updates []Update) ([]float32, 
 			for j := lo; j < hi; j++ {
 				var s float64
 				for i, u := range updates {
-					s += w[i] * float64(u.Vector[j])
+					s += float64(w[i] * float64(u.Vector[j]))
 				}
 				next[j] = float32(s / total)
 			}
@@ -203,7 +203,7 @@ func (c CenteredClipping) Aggregate(dst []float32, updates []Update) ([]float32,
 			for j := lo; j < hi; j++ {
 				var s float64
 				for i, u := range updates {
-					s += scale[i] * (float64(u.Vector[j]) - float64(v[j]))
+					s += float64(scale[i] * (float64(u.Vector[j]) - float64(v[j])))
 				}
 				next[j] = float32(float64(v[j]) + s/float64(len(updates)))
 			}

@@ -52,7 +52,7 @@ func PartitionDirichlet(labels []int, classes, shards int, alpha float64, seed u
 		start, acc := 0, 0.0
 		for s := range shares {
 			acc += shares[s] / sum
-			end := int(acc*float64(len(idx)) + 0.5)
+			end := int(float64(acc*float64(len(idx))) + 0.5)
 			if s == shards-1 {
 				end = len(idx)
 			}
@@ -79,13 +79,13 @@ func gamma(g *engine.RNG, alpha float64) float64 {
 	c := 1 / math.Sqrt(9*d) // correctly rounded on every platform
 	for {
 		x := float64(g.Normal())
-		v := 1 + c*x
+		v := 1 + float64(c*x)
 		if v <= 0 {
 			continue
 		}
 		v = v * v * v
 		u := float64(g.Float32()) + 1e-12
-		if float64(engine.Log(float32(u))) < 0.5*x*x+d-d*v+d*float64(engine.Log(float32(v))) {
+		if float64(engine.Log(float32(u))) < float64(float64(0.5*x)*x)+d-float64(d*v)+float64(d*float64(engine.Log(float32(v)))) {
 			return d * v
 		}
 	}

@@ -35,8 +35,10 @@ func (o *Adam) Step(w, g tensor.Set) {
 	if o.m == nil {
 		o.m, o.v, o.p1, o.p2 = tensor.Set{}, tensor.Set{}, 1, 1
 	}
-	o.p1 *= float64(o.Beta1)
-	o.p2 *= float64(o.Beta2)
+	// float64(…) rounds each product on its own: Go may otherwise fuse a
+	// multiply and an add into one FMA (arm64 does), changing the bits.
+	o.p1 = float64(o.p1 * float64(o.Beta1))
+	o.p2 = float64(o.p2 * float64(o.Beta2))
 	c1, c2 := float32(1-o.p1), float32(1-o.p2)
 	for _, name := range g.Names() {
 		gd := g[name].Data

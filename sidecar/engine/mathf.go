@@ -17,8 +17,13 @@ func Exp(x float32) float32 {
 	const ln2 = 0.6931471805599453
 	xd := float64(x)
 	k := math.Floor(xd/ln2 + 0.5)
-	r := xd - k*ln2
-	p := 1 + r*(1+r*(1.0/2+r*(1.0/6+r*(1.0/24+r*(1.0/120+r*(1.0/720+r*(1.0/5040)))))))
+	r := xd - float64(k*ln2)
+	// Horner's rule; float64(…) rounds every product before its add, so
+	// no platform fuses them into an FMA (see the package doc).
+	p := 1.0 / 5040
+	for _, c := range [...]float64{1.0 / 720, 1.0 / 120, 1.0 / 24, 1.0 / 6, 1.0 / 2, 1, 1} {
+		p = c + float64(r*p)
+	}
 	return float32(math.Ldexp(p, int(k)))
 }
 
@@ -42,7 +47,11 @@ func Log(x float32) float32 {
 	s := (m - 1) / (m + 1)
 	s2 := s * s
 	// 2*atanh(s) = 2(s + s^3/3 + s^5/5 + ...); |s| < 0.172, 8 terms suffice.
-	sum := s * (1 + s2*(1.0/3+s2*(1.0/5+s2*(1.0/7+s2*(1.0/9+s2*(1.0/11+s2*(1.0/13+s2*(1.0/15))))))))
+	q := 1.0 / 15
+	for _, c := range [...]float64{1.0 / 13, 1.0 / 11, 1.0 / 9, 1.0 / 7, 1.0 / 5, 1.0 / 3, 1} {
+		q = c + float64(s2*q)
+	}
+	sum := float64(s * q)
 	const ln2 = 0.6931471805599453
-	return float32(2*sum + float64(e)*ln2)
+	return float32(float64(2*sum) + float64(float64(e)*ln2))
 }

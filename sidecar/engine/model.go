@@ -308,7 +308,8 @@ func Init(s Spec, seed uint64) (tensor.Set, error) {
 				limit = float32(math.Sqrt(6 / float64(ns.shape[1]*ns.shape[2]*ns.shape[3])))
 			}
 			for j := range t.Data {
-				t.Data[j] = float32((2*g.Float32() - 1) * limit)
+				u := float32(g.Float32()) // rounded here: no FMA with what follows
+				t.Data[j] = float32((2*u - 1) * limit)
 			}
 		}
 		w[ns.name] = t

@@ -20,7 +20,7 @@ func (g *RNG) Float32() float32 { return float32(g.r.Uint32()>>8) / (1 << 24) }
 func (g *RNG) Normal() float32 {
 	u1 := float64(g.r.Uint64()>>11+1) / (1 << 53)
 	u2 := float64(g.r.Uint64()>>11) / (1 << 53)
-	return float32(math.Sqrt(-2*float64(Log(float32(u1)))) * cosTaylor(2*math.Pi*u2))
+	return float32(math.Sqrt(-2*float64(Log(float32(u1)))) * cosTaylor(float64(2*math.Pi*u2)))
 }
 
 // Perm returns a permutation of [0, n).
@@ -35,7 +35,7 @@ func cosTaylor(x float64) float64 {
 	x2 := x * x
 	term, sum := 1.0, 1.0
 	for i := 1; i <= 14; i++ {
-		term *= -x2 / float64((2*i-1)*(2*i))
+		term = float64(term * (-x2 / float64((2*i-1)*(2*i))))
 		sum += term
 	}
 	return sum

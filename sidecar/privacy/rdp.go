@@ -82,7 +82,7 @@ func sampledGaussianRDP(q, sigma float64, alpha int) float64 {
 		fi := float64(i)
 		quad := 0.0 // (i²−i)/(2σ²), 0 for i < 2 even when 1/(2σ²) overflows
 		if i >= 2 {
-			quad = float64((fi*fi - fi) * inv2s2)
+			quad = float64(float64(float64(fi*fi)-fi) * inv2s2)
 		}
 		// Products rounded before they are added (never fused).
 		terms[i] = logBinom + float64(fi*logQ) + float64((a-fi)*log1mQ) + quad
@@ -137,7 +137,7 @@ func EpsilonFromRDP(orders []int, rdp []float64, delta float64) (eps float64, or
 		}
 		a := float64(alpha)
 		var e float64
-		if delta*delta+math.Expm1(-r) >= 0 {
+		if float64(delta*delta)+math.Expm1(-r) >= 0 {
 			e = 0
 		} else {
 			e = r + math.Log1p(-1/a) - (logDelta+math.Log(a))/(a-1)
