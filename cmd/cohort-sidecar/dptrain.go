@@ -4,14 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cohortchain/cohort/sidecar/engine"
 	"github.com/cohortchain/cohort/sidecar/privacy"
-	"github.com/cohortchain/cohort/sidecar/safetensors"
 )
 
 // dpTrainCmd is `cohort-sidecar dp-train`: DP-SGD on Fashion-MNIST with
@@ -168,17 +166,7 @@ round(1/q) steps.`,
 				return err
 			}
 			fmt.Fprintf(w, "weights hash %x\n", h)
-			if out != "" {
-				bz, err := safetensors.Encode(weights, map[string]string{"format": "cohort-engine", "dp-epsilon": fmt.Sprintf("%.6g", spent), "dp-delta": fmt.Sprintf("%g", delta)})
-				if err != nil {
-					return err
-				}
-				if err := os.WriteFile(out, bz, 0o644); err != nil {
-					return err
-				}
-				fmt.Fprintf(w, "wrote %s (%d bytes)\n", out, len(bz))
-			}
-			return nil
+			return writeWeights(w, out, weights, map[string]string{"dp-epsilon": fmt.Sprintf("%.6g", spent), "dp-delta": fmt.Sprintf("%g", delta)})
 		},
 	}
 	f := cmd.Flags()

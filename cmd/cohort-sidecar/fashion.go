@@ -2,11 +2,15 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"math"
+	"os"
 	"path/filepath"
 
 	"github.com/cohortchain/cohort/sidecar/data"
 	"github.com/cohortchain/cohort/sidecar/engine"
+	"github.com/cohortchain/cohort/sidecar/safetensors"
+	"github.com/cohortchain/cohort/sidecar/tensor"
 )
 
 // DefaultDataDir is where Debian's dataset-fashion-mnist installs the files.
@@ -69,4 +73,26 @@ func modelSpec(model string, width, hidden int) (engine.Spec, error) {
 		return cnnSpec(side, hidden), nil
 	}
 	return engine.Spec{}, fmt.Errorf("unknown model %q (mlp or cnn)", model)
+}
+
+// writeWeights writes weights as safetensors to path (nothing when path is
+// empty), with format "cohort-engine" and meta in the header's metadata,
+// and says so on w.
+func writeWeights(w io.Writer, path string, weights tensor.Set, meta map[string]string) error {
+	if path == "" {
+		return nil
+	}
+	all := map[string]string{"format": "cohort-engine"}
+	for k, v := range meta {
+		all[k] = v
+	}
+	bz, err := safetensors.Encode(weights, all)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, bz, 0o644); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "wrote %s (%d bytes)\n", path, len(bz))
+	return err
 }

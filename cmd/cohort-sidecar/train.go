@@ -2,13 +2,11 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cohortchain/cohort/sidecar/engine"
-	"github.com/cohortchain/cohort/sidecar/safetensors"
 )
 
 func trainCmd() *cobra.Command {
@@ -70,17 +68,7 @@ func trainCmd() *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(w, "weights hash %x\n", h)
-			if out != "" {
-				bz, err := safetensors.Encode(weights, map[string]string{"format": "cohort-engine"})
-				if err != nil {
-					return err
-				}
-				if err := os.WriteFile(out, bz, 0o644); err != nil {
-					return err
-				}
-				fmt.Fprintf(w, "wrote %s (%d bytes)\n", out, len(bz))
-			}
-			return nil
+			return writeWeights(w, out, weights, nil)
 		},
 	}
 	cmd.Flags().StringVar(&dir, "data-dir", DefaultDataDir, "directory with the Fashion-MNIST IDX files")

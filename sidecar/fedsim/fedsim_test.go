@@ -10,22 +10,9 @@ import (
 	"github.com/cohortchain/cohort/sidecar/engine"
 )
 
-// clusters is a separable synthetic dataset of classes Gaussian clusters.
+// clusters is a separable synthetic dataset (data.Clusters).
 func clusters(n, width, classes int, seed uint64) engine.Dataset {
-	g := engine.NewRNG(seed, 9)
-	centres := make([]float32, classes*width)
-	for i := range centres {
-		centres[i] = 1.5 * g.Normal()
-	}
-	d := engine.Dataset{Inputs: make([]float32, n*width), Labels: make([]int, n), Width: width}
-	for i := 0; i < n; i++ {
-		c := i % classes
-		d.Labels[i] = c
-		for j := 0; j < width; j++ {
-			d.Inputs[i*width+j] = centres[c*width+j] + g.Normal()
-		}
-	}
-	return d
+	return data.Clusters(n, width, classes, 1.5, seed)
 }
 
 func TestFederatedLearnsResistsAndIsDeterministic(t *testing.T) {

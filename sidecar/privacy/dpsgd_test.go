@@ -7,27 +7,14 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cohortchain/cohort/sidecar/data"
 	"github.com/cohortchain/cohort/sidecar/engine"
 	"github.com/cohortchain/cohort/sidecar/tensor"
 )
 
-// clusters is a synthetic dataset: classes Gaussian clusters in width
-// dimensions.
+// clusters is a separable synthetic dataset (data.Clusters).
 func clusters(n, width, classes int, seed uint64) engine.Dataset {
-	g := engine.NewRNG(seed, 9)
-	centres := make([]float32, classes*width)
-	for i := range centres {
-		centres[i] = 2 * g.Normal()
-	}
-	d := engine.Dataset{Inputs: make([]float32, n*width), Labels: make([]int, n), Width: width}
-	for i := 0; i < n; i++ {
-		c := i % classes
-		d.Labels[i] = c
-		for j := 0; j < width; j++ {
-			d.Inputs[i*width+j] = centres[c*width+j] + g.Normal()
-		}
-	}
-	return d
+	return data.Clusters(n, width, classes, 2, seed)
 }
 
 func mlp(width, hidden, classes int) engine.Spec {
