@@ -86,6 +86,9 @@ import (
 	upgradetypes "github.com/cosmos/cosmos-sdk/x/upgrade/types"
 
 	"github.com/cohortchain/cohort/app/voteext"
+	"github.com/cohortchain/cohort/x/federated"
+	federatedkeeper "github.com/cohortchain/cohort/x/federated/keeper"
+	federatedtypes "github.com/cohortchain/cohort/x/federated/types"
 	"github.com/cohortchain/cohort/x/market"
 	marketkeeper "github.com/cohortchain/cohort/x/market/keeper"
 	markettypes "github.com/cohortchain/cohort/x/market/types"
@@ -121,6 +124,7 @@ var maccPerms = map[string][]string{
 	govtypes.ModuleName:                 {authtypes.Burner},
 	providertypes.ModuleName:            {authtypes.Burner},
 	markettypes.ModuleName:              nil,
+	federatedtypes.ModuleName:           nil,
 }
 
 var (
@@ -155,6 +159,7 @@ type App struct {
 	ReputationKeeper      reputationkeeper.Keeper
 	MarketKeeper          marketkeeper.Keeper
 	RegistryKeeper        registrykeeper.Keeper
+	FederatedKeeper       federatedkeeper.Keeper
 
 	// VoteExtensions routes agreed sidecar attestations to the modules that
 	// asked for them. Modules register their kinds while the app is built.
@@ -200,7 +205,7 @@ func New(
 		distrtypes.StoreKey, slashingtypes.StoreKey, govtypes.StoreKey, consensustypes.StoreKey,
 		upgradetypes.StoreKey, evidencetypes.StoreKey, feegrant.StoreKey, authzkeeper.StoreKey,
 		epochstypes.StoreKey, providertypes.StoreKey, reputationtypes.StoreKey,
-		markettypes.StoreKey, registrytypes.StoreKey,
+		markettypes.StoreKey, registrytypes.StoreKey, federatedtypes.StoreKey,
 	)
 	stores := make([]storetypes.StoreKey, 0, len(keys))
 	for _, k := range keys {
@@ -285,6 +290,12 @@ func New(
 	app.MarketKeeper = marketkeeper.NewKeeper(appCodec, runtime.NewKVStoreService(keys[markettypes.StoreKey]), app.AccountKeeper, app.BankKeeper,
 		app.ProviderKeeper, app.ReputationKeeper, authority)
 	app.RegistryKeeper = registrykeeper.NewKeeper(appCodec, runtime.NewKVStoreService(keys[registrytypes.StoreKey]), addrCodec, app.MarketKeeper, authority)
+	app.FederatedKeeper = federatedkeeper.NewKeeper(appCodec, runtime.NewKVStoreService(keys[federatedtypes.StoreKey]), app.AccountKeeper, app.BankKeeper,
+		app.ProviderKeeper, app.ReputationKeeper, app.RegistryKeeper, authority)
+	// Validators' agreed round aggregates go to the federated module.
+	app.VoteExtensions.Register(federatedtypes.AttestationKind, voteext.HandlerFunc(func(ctx sdk.Context, a voteext.Agreement) error {
+		return app.FederatedKeeper.OnAgreement(ctx, a.Subject, a.ResultHash)
+	}))
 
 	app.EpochsKeeper = epochskeeper.NewKeeper(runtime.NewKVStoreService(keys[epochstypes.StoreKey]), appCodec)
 	app.EpochsKeeper.SetHooks(epochstypes.NewMultiEpochHooks(app.ProviderKeeper, app.ReputationKeeper))
@@ -308,6 +319,7 @@ func New(
 		reputation.NewAppModule(appCodec, app.ReputationKeeper),
 		market.NewAppModule(appCodec, app.MarketKeeper),
 		registry.NewAppModule(appCodec, app.RegistryKeeper),
+		federated.NewAppModule(appCodec, app.FederatedKeeper),
 	)
 	app.BasicModuleManager = module.NewBasicManagerFromManager(app.ModuleManager, map[string]module.AppModuleBasic{
 		genutiltypes.ModuleName: genutil.NewAppModuleBasic(genutiltypes.DefaultMessageValidator),
@@ -363,7 +375,7 @@ func setBlockOrder(mm *module.Manager) {
 	)
 	mm.SetOrderEndBlockers(
 		banktypes.ModuleName, govtypes.ModuleName, stakingtypes.ModuleName, feegrant.ModuleName,
-		markettypes.ModuleName,
+		markettypes.ModuleName, federatedtypes.ModuleName,
 	)
 	// genutil after staking (pools must exist) and after auth (its params);
 	// bank before staking so that bonded pool balances are known.
@@ -372,7 +384,7 @@ func setBlockOrder(mm *module.Manager) {
 		stakingtypes.ModuleName, slashingtypes.ModuleName, govtypes.ModuleName, minttypes.ModuleName,
 		genutiltypes.ModuleName, evidencetypes.ModuleName, authz.ModuleName, feegrant.ModuleName,
 		upgradetypes.ModuleName, epochstypes.ModuleName, providertypes.ModuleName, reputationtypes.ModuleName,
-		markettypes.ModuleName, registrytypes.ModuleName,
+		markettypes.ModuleName, registrytypes.ModuleName, federatedtypes.ModuleName,
 	}
 	mm.SetOrderInitGenesis(genesisOrder...)
 	mm.SetOrderExportGenesis(genesisOrder...)

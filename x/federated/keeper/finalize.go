@@ -1,0 +1,160 @@
+package keeper
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+
+	"cosmossdk.io/collections"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/cohortchain/cohort/x/federated/types"
+)
+
+// OnAgreement is the vote-extension handler of kind "federated-round": more
+// than 2/3 of the validators' power attested result hash a.ResultHash for
+// the round named by a.Subject (types.Subject). The hash commits to a
+// RoundResult (new global weights and the accepted updates), which does not
+// fit in an attestation; it is recorded on the round, and FinalizeRound
+// (anyone may send it, normally a validator's sidecar) reveals the result
+// and finalises the round.
+func (k Keeper) OnAgreement(ctx sdk.Context, subject, resultHash []byte) error {
+	runID, number, err := types.ParseSubject(subject)
+	if err != nil {
+		return err
+	}
+	run, err := k.GetRun(ctx, runID)
+	if err != nil {
+		return err
+	}
+	if run.State != types.RUN_STATE_TRAINING || run.CurrentRound != number {
+		return fmt.Errorf("%w: run %d is %s in round %d", types.ErrInvalidState, runID, run.State, run.CurrentRound)
+	}
+	round, err := k.GetRound(ctx, runID, number)
+	if err != nil {
+		return err
+	}
+	if round.State != types.ROUND_STATE_AGGREGATING {
+		return fmt.Errorf("%w: round %d of run %d is %s", types.ErrInvalidState, number, runID, round.State)
+	}
+	if err := types.ValidateHash("result_hash", resultHash); err != nil {
+		return fmt.Errorf("%w: %v", types.ErrInvalidResult, err)
+	}
+	if len(round.ResultHash) > 0 {
+		// Validators may attest the same aggregate again until it is revealed.
+		if bytes.Equal(round.ResultHash, resultHash) {
+			return nil
+		}
+		return fmt.Errorf("%w: round %d of run %d already has another agreed result", types.ErrInvalidState, number, runID)
+	}
+	round.ResultHash = resultHash
+	return k.Rounds.Set(ctx, collections.Join(runID, number), round)
+}
+
+// FinalizeRound reveals the result of a round whose hash validators agreed
+// on: each accepted update's participant is paid the run's reward from
+// escrow (less the protocol fee), the other updates are recorded as
+// rejected, the new global weights are stored, and the next round opens or
+// the run completes and its unspent escrow goes back to the client.
+func (k Keeper) FinalizeRound(ctx context.Context, sender string, res types.RoundResult) error {
+	if _, err := k.addr("sender", sender); err != nil {
+		return err
+	}
+	params, err := k.Params.Get(ctx)
+	if err != nil {
+		return err
+	}
+	if err := res.Validate(params.MaxLocationLength); err != nil {
+		return err
+	}
+	run, err := k.GetRun(ctx, res.RunId)
+	if err != nil {
+		return err
+	}
+	if run.State != types.RUN_STATE_TRAINING || run.CurrentRound != res.Round {
+		return fmt.Errorf("%w: run %d is %s in round %d", types.ErrInvalidState, run.Id, run.State, run.CurrentRound)
+	}
+	round, err := k.GetRound(ctx, run.Id, res.Round)
+	if err != nil {
+		return err
+	}
+	if round.State != types.ROUND_STATE_AGGREGATING || len(round.ResultHash) == 0 {
+		return fmt.Errorf("%w: round %d of run %d has no agreed result to finalise", types.ErrInvalidState, round.Number, run.Id)
+	}
+	if !bytes.Equal(res.ResultHash(), round.ResultHash) {
+		return fmt.Errorf("%w: round %d of run %d", types.ErrResultMismatch, round.Number, run.Id)
+	}
+	var updates []types.Update
+	if err := k.Updates.Walk(ctx, collections.NewSuperPrefixedTripleRange[uint64, uint32, sdk.AccAddress](run.Id, round.Number),
+		func(_ collections.Triple[uint64, uint32, sdk.AccAddress], u types.Update) (bool, error) {
+			updates = append(updates, u)
+			return false, nil
+		}); err != nil {
+		return err
+	}
+	byHash := map[string]types.Update{}
+	for _, u := range updates {
+		byHash[string(u.Hash)] = u
+	}
+	accepted := map[string]bool{}
+	for _, h := range res.AcceptedUpdates {
+		if _, ok := byHash[string(h)]; !ok {
+			return fmt.Errorf("%w: %X", types.ErrUnknownUpdate, h)
+		}
+		accepted[string(h)] = true
+	}
+	for _, h := range res.AcceptedUpdates {
+		u := byHash[string(h)]
+		p, err := k.addr("participant", u.Participant)
+		if err != nil {
+			return err
+		}
+		if err := k.payReward(ctx, &run, p, params); err != nil {
+			return err
+		}
+		pk := collections.Join(run.Id, p)
+		part, err := k.Participants.Get(ctx, pk)
+		if err != nil {
+			return err
+		}
+		part.AcceptedUpdates++
+		if err := k.Participants.Set(ctx, pk, part); err != nil {
+			return err
+		}
+	}
+	round.AcceptedUpdates = res.AcceptedUpdates
+	round.RejectedUpdates = nil
+	for _, u := range updates {
+		if !accepted[string(u.Hash)] {
+			round.RejectedUpdates = append(round.RejectedUpdates, u.Hash)
+		}
+	}
+	round.State = types.ROUND_STATE_FINALISED
+	round.NewWeightsHash = res.NewWeightsHash
+	round.NewWeightsLocation = res.NewWeightsLocation
+	if err := k.DeadlineQueue.Remove(ctx, collections.Join(round.DeadlineHeight, run.Id)); err != nil {
+		return err
+	}
+	if err := k.Rounds.Set(ctx, collections.Join(run.Id, round.Number), round); err != nil {
+		return err
+	}
+	run.GlobalWeightsHash = res.NewWeightsHash
+	run.GlobalWeightsLocation = res.NewWeightsLocation
+	if err := sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventRoundFinalised{
+		RunId: run.Id, Round: round.Number, NewWeightsHash: res.NewWeightsHash,
+		Accepted: uint32(len(round.AcceptedUpdates)), Rejected: uint32(len(round.RejectedUpdates)),
+	}); err != nil {
+		return err
+	}
+	if round.Number == run.Spec.Rounds {
+		if _, err := k.refund(ctx, &run); err != nil {
+			return err
+		}
+		return k.setRunState(ctx, &run, types.RUN_STATE_COMPLETED, fmt.Sprintf("%d rounds finalised", round.Number))
+	}
+	if err := k.Runs.Set(ctx, run.Id, run); err != nil {
+		return err
+	}
+	return k.startRound(ctx, &run, round.Number+1, 0, params)
+}

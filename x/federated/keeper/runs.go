@@ -1,0 +1,169 @@
+package keeper
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"cosmossdk.io/collections"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/cohortchain/cohort/x/federated/types"
+)
+
+// CreateRun validates the spec, escrows rounds × max_participants ×
+// reward_per_update from the client and opens the run for joins.
+func (k Keeper) CreateRun(ctx context.Context, msg *types.MsgCreateRun) (uint64, sdk.Coin, error) {
+	client, err := k.addr("client", msg.Client)
+	if err != nil {
+		return 0, sdk.Coin{}, err
+	}
+	params, err := k.Params.Get(ctx)
+	if err != nil {
+		return 0, sdk.Coin{}, err
+	}
+	if err := msg.Spec.Validate(params); err != nil {
+		return 0, sdk.Coin{}, err
+	}
+	if m := msg.Spec.Model; m.RegistryModelId != 0 && k.registry != nil {
+		if _, err := k.registry.GetVersion(ctx, m.RegistryModelId, m.RegistryVersion); err != nil {
+			return 0, sdk.Coin{}, fmt.Errorf("%w: model: %v", types.ErrInvalidRun, err)
+		}
+		ok, why, err := k.registry.CanUse(ctx, m.RegistryModelId, m.RegistryVersion, client)
+		if err != nil {
+			return 0, sdk.Coin{}, fmt.Errorf("%w: model: %v", types.ErrInvalidRun, err)
+		}
+		if !ok {
+			return 0, sdk.Coin{}, fmt.Errorf("%w: the client may not use model %d version %d: %s", types.ErrUnauthorized, m.RegistryModelId, m.RegistryVersion, why)
+		}
+	}
+	amount, err := msg.Spec.Budget()
+	if err != nil {
+		return 0, sdk.Coin{}, err
+	}
+	budget := sdk.NewCoin(msg.Spec.RewardPerUpdate.Denom, amount)
+	if err := k.bank.SendCoinsFromAccountToModule(ctx, client, types.ModuleName, sdk.NewCoins(budget)); err != nil {
+		return 0, sdk.Coin{}, fmt.Errorf("escrowing %s: %w", budget, err)
+	}
+	id, err := k.NextRunID.Next(ctx)
+	if err != nil {
+		return 0, sdk.Coin{}, err
+	}
+	if id == 0 { // the sequence starts at 0; ids start at 1
+		if id, err = k.NextRunID.Next(ctx); err != nil {
+			return 0, sdk.Coin{}, err
+		}
+	}
+	h := height(ctx)
+	run := types.Run{
+		Id: id, Client: msg.Client, Spec: msg.Spec, Escrow: budget, CreatedHeight: h,
+		JoinDeadlineHeight: h + params.JoinWindowBlocks, Paid: sdk.NewCoin(budget.Denom, amount.MulRaw(0)),
+		GlobalWeightsHash: msg.Spec.InitialWeightsHash, GlobalWeightsLocation: msg.Spec.InitialWeightsLocation,
+	}
+	if err := k.JoinQueue.Set(ctx, collections.Join(run.JoinDeadlineHeight, id)); err != nil {
+		return 0, sdk.Coin{}, err
+	}
+	if err := k.setRunState(ctx, &run, types.RUN_STATE_OPEN, "created"); err != nil {
+		return 0, sdk.Coin{}, err
+	}
+	return id, budget, nil
+}
+
+// CancelRun ends an unfinished run at its client's request and refunds the
+// unspent escrow. Rewards already paid stay paid.
+func (k Keeper) CancelRun(ctx context.Context, clientStr string, id uint64) (sdk.Coin, error) {
+	if _, err := k.addr("client", clientStr); err != nil {
+		return sdk.Coin{}, err
+	}
+	run, err := k.GetRun(ctx, id)
+	if err != nil {
+		return sdk.Coin{}, err
+	}
+	if run.Client != clientStr {
+		return sdk.Coin{}, fmt.Errorf("%w: only the client %s may cancel run %d", types.ErrUnauthorized, run.Client, id)
+	}
+	if run.State.Terminal() {
+		return sdk.Coin{}, fmt.Errorf("%w: run %d is %s", types.ErrInvalidState, id, run.State)
+	}
+	return k.endRun(ctx, &run, types.RUN_STATE_CANCELLED, "cancelled by the client")
+}
+
+// endRun takes an unfinished run off the queues, refunds its escrow and
+// moves it to state.
+func (k Keeper) endRun(ctx context.Context, run *types.Run, state types.RunState, reason string) (sdk.Coin, error) {
+	if err := k.unqueue(ctx, run); err != nil {
+		return sdk.Coin{}, err
+	}
+	if run.CurrentRound > 0 {
+		round, err := k.GetRound(ctx, run.Id, run.CurrentRound)
+		if err != nil {
+			return sdk.Coin{}, err
+		}
+		if round.State == types.ROUND_STATE_COLLECTING || round.State == types.ROUND_STATE_AGGREGATING {
+			round.State = types.ROUND_STATE_FAILED
+			if err := k.Rounds.Set(ctx, collections.Join(run.Id, round.Number), round); err != nil {
+				return sdk.Coin{}, err
+			}
+		}
+	}
+	refunded, err := k.refund(ctx, run)
+	if err != nil {
+		return sdk.Coin{}, err
+	}
+	return refunded, k.setRunState(ctx, run, state, reason)
+}
+
+// unqueue removes the run's pending join-window or round deadline.
+func (k Keeper) unqueue(ctx context.Context, run *types.Run) error {
+	if run.State == types.RUN_STATE_OPEN {
+		return k.JoinQueue.Remove(ctx, collections.Join(run.JoinDeadlineHeight, run.Id))
+	}
+	if run.CurrentRound == 0 {
+		return nil
+	}
+	round, err := k.GetRound(ctx, run.Id, run.CurrentRound)
+	if err != nil {
+		return err
+	}
+	return k.DeadlineQueue.Remove(ctx, collections.Join(round.DeadlineHeight, run.Id))
+}
+
+// JoinRun adds a registered, active and bonded provider to an open run.
+func (k Keeper) JoinRun(ctx context.Context, providerStr string, id uint64) error {
+	provider, err := k.addr("provider", providerStr)
+	if err != nil {
+		return err
+	}
+	run, err := k.GetRun(ctx, id)
+	if err != nil {
+		return err
+	}
+	if run.State != types.RUN_STATE_OPEN {
+		return fmt.Errorf("%w: run %d is %s, not open for joins", types.ErrInvalidState, id, run.State)
+	}
+	if err := k.providers.CanBid(ctx, provider); err != nil {
+		return fmt.Errorf("%w: %v", types.ErrNotProvider, err)
+	}
+	key := collections.Join(id, provider)
+	if has, err := k.Participants.Has(ctx, key); err != nil {
+		return err
+	} else if has {
+		return fmt.Errorf("%w: %s in run %d", types.ErrAlreadyJoined, providerStr, id)
+	}
+	params, err := k.Params.Get(ctx)
+	if err != nil {
+		return err
+	}
+	if run.Joined >= params.MaxJoined {
+		return fmt.Errorf("%w: %d joined, max_joined is %d", types.ErrRunFull, run.Joined, params.MaxJoined)
+	}
+	if err := k.Participants.Set(ctx, key, types.Participant{RunId: id, Provider: providerStr, JoinedHeight: height(ctx)}); err != nil {
+		return err
+	}
+	run.Joined++
+	return k.Runs.Set(ctx, id, run)
+}
+
+// isNotFound reports a missing collections entry.
+func isNotFound(err error) bool { return errors.Is(err, collections.ErrNotFound) }

@@ -1,0 +1,47 @@
+package types
+
+import (
+	"context"
+
+	"cosmossdk.io/core/address"
+	sdkmath "cosmossdk.io/math"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	registrytypes "github.com/cohortchain/cohort/x/registry/types"
+)
+
+// AccountKeeper is what the federated module needs of x/auth.
+type AccountKeeper interface {
+	AddressCodec() address.Codec
+	GetModuleAddress(name string) sdk.AccAddress
+}
+
+// BankKeeper is what the federated module needs of x/bank: escrow in and out
+// of its module account, and protocol fees to the fee collector.
+type BankKeeper interface {
+	SendCoinsFromAccountToModule(ctx context.Context, sender sdk.AccAddress, recipientModule string, amt sdk.Coins) error
+	SendCoinsFromModuleToAccount(ctx context.Context, senderModule string, recipient sdk.AccAddress, amt sdk.Coins) error
+	SendCoinsFromModuleToModule(ctx context.Context, senderModule, recipientModule string, amt sdk.Coins) error
+	GetAllBalances(ctx context.Context, addr sdk.AccAddress) sdk.Coins
+}
+
+// ProviderKeeper is what the federated module needs of x/provider.
+type ProviderKeeper interface {
+	// CanBid is nil for a registered, active provider with at least the
+	// minimum collateral bonded.
+	CanBid(ctx context.Context, operator sdk.AccAddress) error
+}
+
+// ReputationKeeper is what the federated module needs of x/reputation.
+type ReputationKeeper interface {
+	// Score is the provider's score in [0, 1].
+	Score(ctx context.Context, operator sdk.AccAddress) (sdkmath.LegacyDec, error)
+}
+
+// RegistryKeeper is what the federated module needs of x/registry: that a
+// run's model version exists and that the client may use it.
+type RegistryKeeper interface {
+	GetVersion(ctx context.Context, model, number uint64) (registrytypes.Version, error)
+	CanUse(ctx context.Context, id, number uint64, account sdk.AccAddress) (bool, string, error)
+}
