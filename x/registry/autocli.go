@@ -21,6 +21,7 @@ func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 				{RpcMethod: "Versions", Use: "versions [model-id]", Short: "A model's versions", PositionalArgs: modulebase.Args("model_id")},
 				{RpcMethod: "Lineage", Use: "lineage [model-id] [number]", Short: "A version's ancestors and descendants", PositionalArgs: modulebase.Args("model_id", "number")},
 				{RpcMethod: "VersionByJob", Use: "version-by-job [job-id]", Short: "The version a market job produced", PositionalArgs: modulebase.Args("job_id")},
+				{RpcMethod: "VersionByFederatedRun", Use: "version-by-run [run-id]", Short: "The version a federated run published", PositionalArgs: modulebase.Args("run_id")},
 				{RpcMethod: "CanUse", Use: "can-use [model-id] [number] [account]", Short: "Whether an account may use a version", PositionalArgs: modulebase.Args("model_id", "number", "account")},
 			},
 		},

@@ -151,10 +151,45 @@ func (k Keeper) FinalizeRound(ctx context.Context, sender string, res types.Roun
 		if _, err := k.refund(ctx, &run); err != nil {
 			return err
 		}
-		return k.setRunState(ctx, &run, types.RUN_STATE_COMPLETED, fmt.Sprintf("%d rounds finalised", round.Number))
+		reason := fmt.Sprintf("%d rounds finalised", round.Number)
+		if note, err := k.publish(ctx, &run); err != nil {
+			return err
+		} else if note != "" {
+			reason += "; " + note
+		}
+		return k.setRunState(ctx, &run, types.RUN_STATE_COMPLETED, reason)
 	}
 	if err := k.Runs.Set(ctx, run.Id, run); err != nil {
 		return err
 	}
 	return k.startRound(ctx, &run, round.Number+1, 0, params)
+}
+
+// publish records a completed run's final global weights as the next
+// version of its registry model (spec.model.registry_model_id), with the
+// run as provenance and the run's starting version as parent. A refusal by
+// the registry (frozen model, client not the owner, bad location...) does
+// not stop the run from completing: it is written in a cache context that
+// is dropped, reported in EventRunPublished and returned as a note for the
+// run's end reason. Only errors of the event manager are returned.
+func (k Keeper) publish(ctx context.Context, run *types.Run) (string, error) {
+	m := run.Spec.Model
+	if m.RegistryModelId == 0 || k.registry == nil {
+		return "", nil
+	}
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
+	cache, write := sdkCtx.CacheContext()
+	version, err := k.registry.PublishFromRun(cache, run.Client, m.RegistryModelId, run.Id, run.GlobalWeightsHash, run.GlobalWeightsLocation, m.RegistryVersion)
+	ev := &types.EventRunPublished{RunId: run.Id, ModelId: m.RegistryModelId, WeightsHash: run.GlobalWeightsHash}
+	var note string
+	if err != nil {
+		ev.Error = err.Error()
+		note = fmt.Sprintf("not published to registry model %d: %v", m.RegistryModelId, err)
+	} else {
+		write() // also carries the registry's events over to ctx
+		run.PublishedVersion = version
+		ev.Version = version
+		note = fmt.Sprintf("published as registry model %d version %d", m.RegistryModelId, version)
+	}
+	return note, sdkCtx.EventManager().EmitTypedEvent(ev)
 }

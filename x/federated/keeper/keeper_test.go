@@ -746,3 +746,123 @@ func TestCreateRunFromRegistryModel(t *testing.T) {
 	_, err = f.msg.CreateRun(f.ctx, &types.MsgCreateRun{Client: f.client.String(), Spec: s})
 	require.ErrorIs(t, err, types.ErrInvalidRun)
 }
+
+// finish runs every round of run id to its end, the validators keeping all updates.
+func (f *fixture) finish(t *testing.T, id uint64) {
+	t.Helper()
+	r := f.run(t, id)
+	for n := r.CurrentRound; n <= r.Spec.Rounds; n++ {
+		hashes := f.submitAll(t, id, n)
+		res := types.RoundResult{RunId: id, Round: n, NewWeightsHash: hash(fmt.Sprintf("run%d w%d", id, n)),
+			NewWeightsLocation: fmt.Sprintf("https://agg.example/run%d/w%d", id, n), AcceptedUpdates: hashes}
+		require.NoError(t, f.k.OnAgreement(f.ctx, types.Subject(id, n), res.ResultHash()))
+		_, err := f.msg.FinalizeRound(f.ctx, &types.MsgFinalizeRound{Sender: f.stranger.String(), Result: res})
+		require.NoError(t, err)
+	}
+	require.Equal(t, types.RUN_STATE_COMPLETED, f.run(t, id).State)
+}
+
+func TestCompletedRunPublishesToRegistry(t *testing.T) {
+	f := setup(t)
+	rk := f.c.App.RegistryKeeper
+	reg := registrykeeper.NewMsgServer(rk)
+	regQ := registrykeeper.NewQueryServer(rk)
+	model := func(owner sdk.AccAddress, name string) uint64 {
+		res, err := reg.RegisterModel(f.ctx, &registrytypes.MsgRegisterModel{Owner: owner.String(), Name: name, Task: "classification",
+			Architecture: registrytypes.Architecture{Layers: []registrytypes.Layer{{Kind: "dense", Inputs: 784, Outputs: 10}}},
+			License:      registrytypes.License{SpdxId: "Apache-2.0"}, Public: true})
+		require.NoError(t, err)
+		_, err = reg.PublishVersion(f.ctx, &registrytypes.MsgPublishVersion{Owner: owner.String(), ModelId: res.ModelId, WeightsHash: hash(name),
+			Size_: 4096, Format: "safetensors", Locations: []string{"https://blobs.example/" + name}})
+		require.NoError(t, err)
+		return res.ModelId
+	}
+	mine := model(f.client, "mine")
+	s := spec()
+	s.Model = types.ModelRef{RegistryModelId: mine, RegistryVersion: 1}
+
+	// The client owns the model: the final weights become version 2.
+	id := f.start(t, s)
+	f.ctx = f.ctx.WithEventManager(sdk.NewEventManager())
+	f.finish(t, id)
+	r := f.run(t, id)
+	require.Equal(t, uint64(2), r.PublishedVersion)
+	require.Contains(t, r.EndReason, fmt.Sprintf("published as registry model %d version 2", mine))
+	v, err := regQ.Version(f.ctx, &registrytypes.QueryVersionRequest{ModelId: mine, Number: 2})
+	require.NoError(t, err)
+	require.Equal(t, id, v.Version.Provenance.FederatedRunId)
+	require.Equal(t, registrytypes.Provenance{ParentModelId: mine, ParentVersion: 1, FederatedRunId: id}, v.Version.Provenance)
+	require.Equal(t, r.GlobalWeightsHash, v.Version.WeightsHash)
+	require.Equal(t, hash(fmt.Sprintf("run%d w2", id)), v.Version.WeightsHash, "the last round's weights")
+	require.Equal(t, []string{r.GlobalWeightsLocation}, v.Version.Locations)
+	byRun, err := regQ.VersionByFederatedRun(f.ctx, &registrytypes.QueryVersionByFederatedRunRequest{RunId: id})
+	require.NoError(t, err)
+	require.Equal(t, v.Version, byRun.Version)
+	// Each round's weights hash and participants are in x/federated under the run id.
+	for n := uint32(1); n <= 2; n++ {
+		rd, err := f.q.Round(f.ctx, &types.QueryRoundRequest{RunId: id, Number: n})
+		require.NoError(t, err)
+		require.Equal(t, hash(fmt.Sprintf("run%d w%d", id, n)), rd.Round.NewWeightsHash)
+	}
+	var published, versionEvent bool
+	for _, e := range f.ctx.EventManager().Events() {
+		switch e.Type {
+		case "cohort.federated.v1.EventRunPublished":
+			published = true
+			for _, a := range e.Attributes {
+				if a.Key == "error" {
+					require.Equal(t, `""`, a.Value)
+				}
+			}
+		case "cohort.registry.v1.EventVersionPublished":
+			versionEvent = true
+		}
+	}
+	require.True(t, published)
+	require.True(t, versionEvent)
+	f.invariants(t)
+
+	// The model is frozen while a second run trains: the run still
+	// completes and pays, and no version is written.
+	id2 := f.start(t, s)
+	_, err = reg.FreezeModel(f.ctx, &registrytypes.MsgFreezeModel{Authority: rk.Authority(), ModelId: mine, Frozen: true, Reason: "takedown"})
+	require.NoError(t, err)
+	f.ctx = f.ctx.WithEventManager(sdk.NewEventManager())
+	f.finish(t, id2)
+	r2 := f.run(t, id2)
+	require.Zero(t, r2.PublishedVersion)
+	require.True(t, r2.Escrow.IsZero())
+	require.Contains(t, r2.EndReason, "not published")
+	require.Contains(t, r2.EndReason, "frozen")
+	m, err := rk.GetModel(f.ctx, mine)
+	require.NoError(t, err)
+	require.Equal(t, uint64(2), m.LatestVersion)
+	_, err = regQ.VersionByFederatedRun(f.ctx, &registrytypes.QueryVersionByFederatedRunRequest{RunId: id2})
+	require.Error(t, err)
+	var failed bool
+	for _, e := range f.ctx.EventManager().Events() {
+		require.NotEqual(t, "cohort.registry.v1.EventVersionPublished", e.Type, "nothing half-written")
+		if e.Type == "cohort.federated.v1.EventRunPublished" {
+			for _, a := range e.Attributes {
+				if a.Key == "error" {
+					failed = true
+					require.Contains(t, a.Value, "frozen")
+				}
+			}
+		}
+	}
+	require.True(t, failed)
+	f.invariants(t)
+
+	// A client training someone else's public model may not publish into it.
+	theirs := model(testutil.Addr("owner"), "theirs")
+	s.Model = types.ModelRef{RegistryModelId: theirs, RegistryVersion: 1}
+	id3 := f.start(t, s)
+	f.finish(t, id3)
+	r3 := f.run(t, id3)
+	require.Zero(t, r3.PublishedVersion)
+	require.Contains(t, r3.EndReason, "unauthorized")
+	m, err = rk.GetModel(f.ctx, theirs)
+	require.NoError(t, err)
+	require.Equal(t, uint64(1), m.LatestVersion)
+}

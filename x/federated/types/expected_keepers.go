@@ -40,8 +40,13 @@ type ReputationKeeper interface {
 }
 
 // RegistryKeeper is what the federated module needs of x/registry: that a
-// run's model version exists and that the client may use it.
+// run's model version exists and that the client may use it, and to
+// publish a completed run's final weights as a new version of the model.
 type RegistryKeeper interface {
 	GetVersion(ctx context.Context, model, number uint64) (registrytypes.Version, error)
 	CanUse(ctx context.Context, id, number uint64, account sdk.AccAddress) (bool, string, error)
+	// PublishFromRun records the next version of modelID with the run as
+	// its provenance and parentVersion of the same model as its parent; it
+	// writes nothing when it fails.
+	PublishFromRun(ctx context.Context, client string, modelID, runID uint64, weightsHash []byte, location string, parentVersion uint64) (uint64, error)
 }

@@ -171,3 +171,14 @@ func (q queryServer) VersionByJob(ctx context.Context, req *types.QueryVersionBy
 	}
 	return q.Version(ctx, &types.QueryVersionRequest{ModelId: ref.ModelId, Number: ref.Number})
 }
+
+func (q queryServer) VersionByFederatedRun(ctx context.Context, req *types.QueryVersionByFederatedRunRequest) (*types.QueryVersionResponse, error) {
+	if req == nil {
+		return nil, status.Error(codes.InvalidArgument, "empty request")
+	}
+	ref, err := q.k.ByRun.Get(ctx, req.RunId)
+	if err != nil {
+		return nil, status.Errorf(codes.NotFound, "federated run %d published no registered version", req.RunId)
+	}
+	return q.Version(ctx, &types.QueryVersionRequest{ModelId: ref.ModelId, Number: ref.Number})
+}

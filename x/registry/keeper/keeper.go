@@ -41,6 +41,8 @@ type Keeper struct {
 	// ByJob maps a market job to the version it produced.
 	ByJob    collections.Map[uint64, types.VersionRef]
 	BySemver collections.Map[collections.Pair[uint64, string], uint64]
+	// ByRun maps an x/federated run to the version it published.
+	ByRun collections.Map[uint64, types.VersionRef]
 }
 
 // NewKeeper returns the registry keeper; authority (governance) may freeze models.
@@ -58,6 +60,7 @@ func NewKeeper(cdc codec.BinaryCodec, storeService store.KVStoreService, ac addr
 		Children:    collections.NewKeySet(sb, types.ChildrenKey, "children", collections.PairKeyCodec(vk, vk)),
 		ByJob:       collections.NewMap(sb, types.ByJobKey, "by_job", collections.Uint64Key, codec.CollValue[types.VersionRef](cdc)),
 		BySemver:    collections.NewMap(sb, types.BySemverKey, "by_semver", collections.PairKeyCodec(collections.Uint64Key, collections.StringKey), collections.Uint64Value),
+		ByRun:       collections.NewMap(sb, types.ByRunKey, "by_run", collections.Uint64Key, codec.CollValue[types.VersionRef](cdc)),
 	}
 	schema, err := sb.Build()
 	if err != nil {

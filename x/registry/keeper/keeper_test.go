@@ -247,7 +247,7 @@ func TestBadInput(t *testing.T) {
 		{"cycle: parent is the version being published", pub(func(m *types.MsgPublishVersion) { m.Provenance = types.Provenance{ParentModelId: id, ParentVersion: 2} }), types.ErrUnknownParent},
 		{"half a parent", pub(func(m *types.MsgPublishVersion) { m.Provenance = types.Provenance{ParentModelId: id} }), types.ErrInvalidVersion},
 		{"bad dataset commitment", pub(func(m *types.MsgPublishVersion) { m.Provenance.DatasetCommitments = [][]byte{{1}} }), types.ErrInvalidVersion},
-		{"federated run not checkable yet", pub(func(m *types.MsgPublishVersion) { m.Provenance.FederatedRunId = 3 }), types.ErrProvenance},
+		{"federated run only via the federated module", pub(func(m *types.MsgPublishVersion) { m.Provenance.FederatedRunId = 3 }), types.ErrProvenance},
 		{"publish by non-owner", pub(func(m *types.MsgPublishVersion) { m.Owner = f.other.String() }), types.ErrUnauthorized},
 		{"unknown model", pub(func(m *types.MsgPublishVersion) { m.ModelId = 99 }), types.ErrModelNotFound},
 		{"licence change by non-owner", func() error {
@@ -354,4 +354,80 @@ func TestGenesisRoundTrip(t *testing.T) {
 	broken.Versions = append([]types.Version{}, gs.Versions...)
 	broken.Versions[1].Provenance.ParentVersion = 9
 	require.ErrorIs(t, broken.Validate(f.k.AddressCodec()), types.ErrInvalidGenesis)
+}
+
+func TestPublishFromFederatedRun(t *testing.T) {
+	f := setup(t)
+	id := f.register(t, f.owner, "fed", false)
+	f.publish(t, f.owner, id, "w0", types.Provenance{})
+	owner := f.owner.String()
+	loc := "https://agg.example/final"
+
+	// Errors write nothing.
+	_, err := f.k.PublishFromRun(f.ctx, owner, 99, 7, hash("final"), loc, 1)
+	require.ErrorIs(t, err, types.ErrModelNotFound)
+	_, err = f.k.PublishFromRun(f.ctx, f.other.String(), id, 7, hash("final"), loc, 1)
+	require.ErrorIs(t, err, types.ErrUnauthorized, "only the model's owner may publish")
+	_, err = f.k.PublishFromRun(f.ctx, owner, id, 7, hash("final"), loc, 5)
+	require.ErrorIs(t, err, types.ErrUnknownParent)
+	_, err = f.k.PublishFromRun(f.ctx, owner, id, 7, []byte{1}, loc, 1)
+	require.ErrorIs(t, err, types.ErrInvalidVersion)
+	_, err = f.k.PublishFromRun(f.ctx, owner, id, 0, hash("final"), loc, 1)
+	require.ErrorIs(t, err, types.ErrProvenance)
+	m, err := f.k.GetModel(f.ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, uint64(1), m.LatestVersion)
+
+	// A run may not be named through MsgPublishVersion.
+	_, err = f.msg.PublishVersion(f.ctx, publish(f.owner, id, "w1", types.Provenance{FederatedRunId: 7}))
+	require.ErrorIs(t, err, types.ErrProvenance)
+
+	n, err := f.k.PublishFromRun(f.ctx, owner, id, 7, hash("final"), loc, 1)
+	require.NoError(t, err)
+	require.Equal(t, uint64(2), n)
+	got, err := f.q.Version(f.ctx, &types.QueryVersionRequest{ModelId: id, Number: n})
+	require.NoError(t, err)
+	v := got.Version
+	require.Equal(t, uint64(7), v.Provenance.FederatedRunId)
+	require.Equal(t, types.Provenance{ParentModelId: id, ParentVersion: 1, FederatedRunId: 7}, v.Provenance)
+	require.Equal(t, hash("final"), v.WeightsHash)
+	require.Equal(t, []string{loc}, v.Locations)
+	require.Equal(t, "safetensors", v.Format, "from the parent")
+	require.Equal(t, uint64(4096), v.Size_)
+	require.Equal(t, types.VERSION_STATUS_ACTIVE, v.Status)
+	byRun, err := f.q.VersionByFederatedRun(f.ctx, &types.QueryVersionByFederatedRunRequest{RunId: 7})
+	require.NoError(t, err)
+	require.Equal(t, v, byRun.Version)
+	_, err = f.q.VersionByFederatedRun(f.ctx, &types.QueryVersionByFederatedRunRequest{RunId: 8})
+	require.Error(t, err)
+	lin, err := f.q.Lineage(f.ctx, &types.QueryLineageRequest{ModelId: id, Number: 1})
+	require.NoError(t, err)
+	require.Equal(t, []types.VersionRef{{ModelId: id, Number: 2}}, lin.Descendants)
+	lin, err = f.q.Lineage(f.ctx, &types.QueryLineageRequest{ModelId: id, Number: 2})
+	require.NoError(t, err)
+	require.Equal(t, []types.VersionRef{{ModelId: id, Number: 1}}, lin.Ancestors)
+
+	// A run publishes once.
+	_, err = f.k.PublishFromRun(f.ctx, owner, id, 7, hash("again"), loc, 1)
+	require.ErrorIs(t, err, types.ErrProvenance)
+
+	// Frozen models take no versions.
+	_, err = f.msg.FreezeModel(f.ctx, &types.MsgFreezeModel{Authority: f.k.Authority(), ModelId: id, Frozen: true, Reason: "takedown"})
+	require.NoError(t, err)
+	_, err = f.k.PublishFromRun(f.ctx, owner, id, 8, hash("final8"), loc, 1)
+	require.ErrorIs(t, err, types.ErrFrozen)
+
+	// The run index survives a genesis round trip, and a run named twice is refused.
+	gs, err := f.k.ExportGenesis(f.ctx)
+	require.NoError(t, err)
+	require.NoError(t, gs.Validate(f.k.AddressCodec()))
+	g := setup(t)
+	require.NoError(t, g.k.InitGenesis(g.ctx, *gs))
+	byRun, err = g.q.VersionByFederatedRun(g.ctx, &types.QueryVersionByFederatedRunRequest{RunId: 7})
+	require.NoError(t, err)
+	require.Equal(t, uint64(2), byRun.Version.Number)
+	bad := *gs
+	bad.Versions = append([]types.Version(nil), gs.Versions...)
+	bad.Versions[0].Provenance.FederatedRunId = 7
+	require.ErrorIs(t, bad.Validate(f.k.AddressCodec()), types.ErrInvalidGenesis)
 }

@@ -15,8 +15,9 @@ import (
 
 // PublishVersion records the next version of the owner's model with its
 // provenance. A parent must exist; a producing market job must exist, be
-// completed and have been bought by the publisher; a federated run cannot
-// be checked until runs are recorded on chain, so it is refused. The link
+// completed and have been bought by the publisher; a federated run may
+// only be named by the federated module itself (PublishFromRun), so it is
+// refused here. The link
 // to the job is recorded both ways: the version names the job, and the job
 // maps to the version.
 func (k Keeper) PublishVersion(ctx context.Context, msg *types.MsgPublishVersion) (uint64, error) {
@@ -61,7 +62,7 @@ func (k Keeper) PublishVersion(ctx context.Context, msg *types.MsgPublishVersion
 		}
 	}
 	if p.FederatedRunId != 0 {
-		return 0, fmt.Errorf("%w: federated run %d cannot be checked: federated runs are not yet recorded on chain", types.ErrProvenance, p.FederatedRunId)
+		return 0, fmt.Errorf("%w: federated run %d: only the federated module publishes a run's version, when the run completes", types.ErrProvenance, p.FederatedRunId)
 	}
 
 	number := m.LatestVersion + 1
@@ -81,6 +82,70 @@ func (k Keeper) PublishVersion(ctx context.Context, msg *types.MsgPublishVersion
 	})
 }
 
+// PublishFromRun records the next version of model modelID from the final
+// weights of x/federated run runID; the federated module calls it when the
+// run completes, having checked that the run completed. The registry's own
+// rules apply as to any publication: the model exists and is not frozen,
+// and only its owner may publish, so client (the run's client) must own
+// the model (an allow-listed user of a restricted model, or anyone training
+// a public one, may run the training but not publish into someone else's
+// model). parentVersion (the version the run started from, 0: none) must
+// exist and becomes the new version's parent, so lineage links the run's
+// result to its starting point; the new version takes the parent's size
+// and format (a run trains the same architecture). The version's
+// provenance names the run: its rounds, their weights hashes and
+// participants are queryable in x/federated by that id. A run publishes at
+// most one version. On error nothing is written.
+func (k Keeper) PublishFromRun(ctx context.Context, client string, modelID, runID uint64, weightsHash []byte, location string, parentVersion uint64) (uint64, error) {
+	if runID == 0 {
+		return 0, fmt.Errorf("%w: no federated run", types.ErrProvenance)
+	}
+	m, err := k.ownedModel(ctx, client, modelID)
+	if err != nil {
+		return 0, err
+	}
+	if m.Frozen {
+		return 0, fmt.Errorf("%w: %s", types.ErrFrozen, m.FrozenReason)
+	}
+	if has, err := k.ByRun.Has(ctx, runID); err != nil {
+		return 0, err
+	} else if has {
+		return 0, fmt.Errorf("%w: federated run %d already produced a version", types.ErrProvenance, runID)
+	}
+	msg := &types.MsgPublishVersion{Owner: client, ModelId: modelID, WeightsHash: weightsHash, Size_: 1, Format: "unknown",
+		Provenance: types.Provenance{FederatedRunId: runID}}
+	if location != "" {
+		msg.Locations = []string{location}
+	}
+	if parentVersion != 0 {
+		parent, err := k.GetVersion(ctx, modelID, parentVersion)
+		if err != nil {
+			return 0, fmt.Errorf("%w: %d/%d", types.ErrUnknownParent, modelID, parentVersion)
+		}
+		msg.Size_, msg.Format = parent.Size_, parent.Format
+		msg.Provenance.ParentModelId, msg.Provenance.ParentVersion = modelID, parentVersion
+	}
+	if err := types.ValidateVersionFields(msg); err != nil {
+		return 0, err
+	}
+	p := msg.Provenance
+	number := m.LatestVersion + 1
+	v := types.Version{ModelId: m.Id, Number: number, WeightsHash: msg.WeightsHash, Size_: msg.Size_, Format: msg.Format,
+		Locations: msg.Locations, Provenance: p, Status: types.VERSION_STATUS_ACTIVE,
+		PublishedHeight: sdk.UnwrapSDKContext(ctx).BlockHeight()}
+	if err := k.setVersion(ctx, v); err != nil {
+		return 0, err
+	}
+	m.LatestVersion = number
+	if err := k.Models.Set(ctx, m.Id, m); err != nil {
+		return 0, err
+	}
+	return number, events(ctx).EmitTypedEvent(&types.EventVersionPublished{
+		ModelId: m.Id, Number: number, WeightsHash: hex.EncodeToString(msg.WeightsHash),
+		ParentModelId: p.ParentModelId, ParentVersion: p.ParentVersion, FederatedRunId: runID,
+	})
+}
+
 // setVersion stores v and its lineage, job and semver indexes.
 func (k Keeper) setVersion(ctx context.Context, v types.Version) error {
 	key := collections.Join(v.ModelId, v.Number)
@@ -92,6 +157,11 @@ func (k Keeper) setVersion(ctx context.Context, v types.Version) error {
 	}
 	if p.JobId != 0 {
 		if err := k.ByJob.Set(ctx, p.JobId, types.VersionRef{ModelId: v.ModelId, Number: v.Number}); err != nil {
+			return err
+		}
+	}
+	if p.FederatedRunId != 0 {
+		if err := k.ByRun.Set(ctx, p.FederatedRunId, types.VersionRef{ModelId: v.ModelId, Number: v.Number}); err != nil {
 			return err
 		}
 	}

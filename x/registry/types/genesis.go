@@ -42,8 +42,15 @@ func (gs GenesisState) Validate(ac address.Codec) error {
 		}
 		versions[[2]uint64{v.ModelId, v.Number}] = true
 	}
+	runs := map[uint64]bool{}
 	for i, v := range gs.Versions {
 		p := v.Provenance
+		if p.FederatedRunId != 0 {
+			if runs[p.FederatedRunId] {
+				return fmt.Errorf("%w: versions[%d]: federated run %d published twice", ErrInvalidGenesis, i, p.FederatedRunId)
+			}
+			runs[p.FederatedRunId] = true
+		}
 		if p.ParentModelId != 0 && !versions[[2]uint64{p.ParentModelId, p.ParentVersion}] {
 			return fmt.Errorf("%w: versions[%d]: parent %d/%d unknown", ErrInvalidGenesis, i, p.ParentModelId, p.ParentVersion)
 		}

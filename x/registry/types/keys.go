@@ -20,4 +20,5 @@ var (
 	ChildrenKey    = collections.NewPrefix(6)
 	ByJobKey       = collections.NewPrefix(7)
 	BySemverKey    = collections.NewPrefix(8)
+	ByRunKey       = collections.NewPrefix(9)
 )

@@ -477,7 +477,10 @@ type Provenance struct {
 	ParentVersion uint64 `protobuf:"varint,2,opt,name=parent_version,json=parentVersion,proto3" json:"parent_version,omitempty"`
 	// job_id is the market job that produced the weights (0: none); it must have completed.
 	JobId uint64 `protobuf:"varint,3,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
-	// federated_run_id is the federated run that produced them (0: none).
+	// federated_run_id is the x/federated run that produced them (0: none).
+	// Only the federated module sets it, when the run completes (the run's
+	// rounds, their weights hashes and participants are queryable there by
+	// this id); MsgPublishVersion may not.
 	FederatedRunId uint64 `protobuf:"varint,4,opt,name=federated_run_id,json=federatedRunId,proto3" json:"federated_run_id,omitempty"`
 	// dataset_commitments are sha256 commitments to the training data.
 	DatasetCommitments [][]byte `protobuf:"bytes,5,rep,name=dataset_commitments,json=datasetCommitments,proto3" json:"dataset_commitments,omitempty"`
