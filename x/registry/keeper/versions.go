@@ -65,6 +65,14 @@ func (k Keeper) PublishVersion(ctx context.Context, msg *types.MsgPublishVersion
 		return 0, fmt.Errorf("%w: federated run %d: only the federated module publishes a run's version, when the run completes", types.ErrProvenance, p.FederatedRunId)
 	}
 
+	return k.appendVersion(ctx, m, msg)
+}
+
+// appendVersion records msg (already checked) as model m's next version,
+// moves m's latest version on and emits EventVersionPublished: the one
+// write path of every publication.
+func (k Keeper) appendVersion(ctx context.Context, m types.Model, msg *types.MsgPublishVersion) (uint64, error) {
+	p := msg.Provenance
 	number := m.LatestVersion + 1
 	v := types.Version{ModelId: m.Id, Number: number, Semver: msg.Semver, WeightsHash: msg.WeightsHash, Size_: msg.Size_,
 		Format: msg.Format, Locations: msg.Locations, Metrics: msg.Metrics, Provenance: p,
@@ -78,7 +86,7 @@ func (k Keeper) PublishVersion(ctx context.Context, msg *types.MsgPublishVersion
 	}
 	return number, events(ctx).EmitTypedEvent(&types.EventVersionPublished{
 		ModelId: m.Id, Number: number, WeightsHash: hex.EncodeToString(msg.WeightsHash),
-		ParentModelId: p.ParentModelId, ParentVersion: p.ParentVersion, JobId: p.JobId,
+		ParentModelId: p.ParentModelId, ParentVersion: p.ParentVersion, JobId: p.JobId, FederatedRunId: p.FederatedRunId,
 	})
 }
 
@@ -128,22 +136,7 @@ func (k Keeper) PublishFromRun(ctx context.Context, client string, modelID, runI
 	if err := types.ValidateVersionFields(msg); err != nil {
 		return 0, err
 	}
-	p := msg.Provenance
-	number := m.LatestVersion + 1
-	v := types.Version{ModelId: m.Id, Number: number, WeightsHash: msg.WeightsHash, Size_: msg.Size_, Format: msg.Format,
-		Locations: msg.Locations, Provenance: p, Status: types.VERSION_STATUS_ACTIVE,
-		PublishedHeight: sdk.UnwrapSDKContext(ctx).BlockHeight()}
-	if err := k.setVersion(ctx, v); err != nil {
-		return 0, err
-	}
-	m.LatestVersion = number
-	if err := k.Models.Set(ctx, m.Id, m); err != nil {
-		return 0, err
-	}
-	return number, events(ctx).EmitTypedEvent(&types.EventVersionPublished{
-		ModelId: m.Id, Number: number, WeightsHash: hex.EncodeToString(msg.WeightsHash),
-		ParentModelId: p.ParentModelId, ParentVersion: p.ParentVersion, FederatedRunId: runID,
-	})
+	return k.appendVersion(ctx, m, msg)
 }
 
 // setVersion stores v and its lineage, job and semver indexes.
