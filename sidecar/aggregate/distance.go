@@ -6,6 +6,11 @@ import (
 	"slices"
 )
 
+// SqDistance is ||a-b||² summed in index order in float64: the distance
+// every distance-based rule (Krum, the outlier screen of a federated
+// round) uses, so that they agree to the bit.
+func SqDistance(a, b []float32) float64 { return sqDist(a, b) }
+
 // sqDist is ||a-b||² summed in index order in float64.
 func sqDist(a, b []float32) float64 {
 	var s float64
@@ -39,6 +44,15 @@ func (k Krum) Aggregate(dst []float32, updates []Update) ([]float32, error) {
 		return nil, err
 	}
 	return mean(dst, updates, best), nil
+}
+
+// Select returns the indices of the updates Krum (or Multi-Krum) averages,
+// lowest score first: the updates it accepts.
+func (k Krum) Select(updates []Update) ([]int, error) {
+	if _, err := Check(updates); err != nil {
+		return nil, err
+	}
+	return krumSelect(updates, k.F, max(1, k.Multi))
 }
 
 // krumSelect returns the indices of the m updates with the lowest Krum

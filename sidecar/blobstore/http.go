@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 )
@@ -183,9 +184,47 @@ func (c *Client) httpClient() *http.Client {
 	return http.DefaultClient
 }
 
+// ClientFor returns a client for the server of a blob location URL (any
+// URL on it: its scheme and host name the server; its path is not used,
+// since blobs are fetched by hash).
+func ClientFor(location string) (*Client, error) {
+	u, err := url.Parse(location)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("%w: location %q is not an http(s) URL", ErrBadRef, location)
+	}
+	return &Client{BaseURL: u.Scheme + "://" + u.Host}, nil
+}
+
 // URL is where ref is served.
 func (c *Client) URL(ref Ref) string {
 	return strings.TrimRight(c.BaseURL, "/") + BlobPath + ref.Hex()
+}
+
+// FetchHash downloads the blob named by hash alone (its size unknown, as
+// for a model's global weights on-chain): a HEAD learns the size, which
+// must be at most maxSize, then Fetch verifies the bytes against both.
+func (c *Client) FetchHash(ctx context.Context, hash [32]byte, maxSize int64) ([]byte, error) {
+	ref := Ref{Hash: hash}
+	url := c.URL(ref)
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, url, nil)
+	if err != nil {
+		return nil, fmt.Errorf("blobstore: stat %s: %w", ref, err)
+	}
+	resp, err := c.httpClient().Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%w: stat %s at %s: %v", ErrUnavailable, ref, url, err)
+	}
+	resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusNotFound:
+		return nil, fmt.Errorf("%w: %s at %s", ErrNotFound, ref, url)
+	case resp.StatusCode != http.StatusOK:
+		return nil, fmt.Errorf("%w: %s at %s: status %s", ErrUnavailable, ref, url, resp.Status)
+	case resp.ContentLength < 0:
+		return nil, fmt.Errorf("%w: %s at %s: no Content-Length", ErrUnavailable, ref, url)
+	}
+	ref.Size = resp.ContentLength
+	return c.Fetch(ctx, ref, maxSize)
 }
 
 // Fetch downloads ref whole and verifies it. It refuses with ErrTooLarge a
