@@ -10,6 +10,7 @@ import (
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	"github.com/cohortchain/cohort/x/federated/types"
+	reputationtypes "github.com/cohortchain/cohort/x/reputation/types"
 )
 
 // OnAgreement is the vote-extension handler of kind "federated-round": more
@@ -57,6 +58,21 @@ func (k Keeper) OnAgreement(ctx sdk.Context, subject, resultHash []byte) error {
 // escrow (less the protocol fee), the other updates are recorded as
 // rejected, the new global weights are stored, and the next round opens or
 // the run completes and its unspent escrow goes back to the client.
+//
+// Reputation: every participant with an accepted update is recorded
+// OUTCOME_FEDERATED_UPDATE_ACCEPTED, every other update's participant
+// OUTCOME_FEDERATED_UPDATE_REJECTED (the aggregation rule dropped it as an
+// outlier). Invariant: a round is finalised entirely or not at all. Any
+// error of x/reputation is returned, so the message fails and the SDK
+// discards all of its writes (payouts, round state, the other outcomes);
+// no reputation error is ignored.
+//
+// Privacy: for a client-dp run, run.dp_epsilon_spent becomes the ε of
+// this many finalised rounds (types.GaussianEpsilon). If the run has
+// rounds left but one more round would spend more than privacy.epsilon,
+// the run completes now, exactly as after its last round (refund of the
+// unspent escrow, publication to the registry), with the reason
+// "privacy budget spent after N rounds: ε=...".
 func (k Keeper) FinalizeRound(ctx context.Context, sender string, res types.RoundResult) error {
 	if _, err := k.addr("sender", sender); err != nil {
 		return err
@@ -122,12 +138,22 @@ func (k Keeper) FinalizeRound(ctx context.Context, sender string, res types.Roun
 		if err := k.Participants.Set(ctx, pk, part); err != nil {
 			return err
 		}
+		if err := k.recordOutcome(ctx, p, reputationtypes.OUTCOME_FEDERATED_UPDATE_ACCEPTED); err != nil {
+			return err
+		}
 	}
 	round.AcceptedUpdates = res.AcceptedUpdates
 	round.RejectedUpdates = nil
 	for _, u := range updates {
 		if !accepted[string(u.Hash)] {
 			round.RejectedUpdates = append(round.RejectedUpdates, u.Hash)
+			p, err := k.addr("participant", u.Participant)
+			if err != nil {
+				return err
+			}
+			if err := k.recordOutcome(ctx, p, reputationtypes.OUTCOME_FEDERATED_UPDATE_REJECTED); err != nil {
+				return err
+			}
 		}
 	}
 	round.State = types.ROUND_STATE_FINALISED
@@ -147,22 +173,63 @@ func (k Keeper) FinalizeRound(ctx context.Context, sender string, res types.Roun
 	}); err != nil {
 		return err
 	}
+	dp := run.Spec.Privacy.Mode == types.PRIVACY_MODE_CLIENT_DP
+	if dp {
+		// Rounds are finalised in order, once each: round.Number rounds
+		// have now been released.
+		eps, err := run.Spec.Privacy.EpsilonAfterRounds(round.Number)
+		if err != nil {
+			return err
+		}
+		run.DpEpsilonSpent = eps.String()
+	}
 	if round.Number == run.Spec.Rounds {
-		if _, err := k.refund(ctx, &run); err != nil {
+		return k.complete(ctx, &run, fmt.Sprintf("%d rounds finalised", round.Number))
+	}
+	if dp {
+		ok, _, err := run.Spec.Privacy.CanAfford(round.Number + 1)
+		if err != nil {
 			return err
 		}
-		reason := fmt.Sprintf("%d rounds finalised", round.Number)
-		if note, err := k.publish(ctx, &run); err != nil {
-			return err
-		} else if note != "" {
-			reason += "; " + note
+		if !ok {
+			return k.complete(ctx, &run, fmt.Sprintf("privacy budget spent after %d rounds: ε=%s", round.Number, run.DpEpsilonSpent))
 		}
-		return k.setRunState(ctx, &run, types.RUN_STATE_COMPLETED, reason)
 	}
 	if err := k.Runs.Set(ctx, run.Id, run); err != nil {
 		return err
 	}
 	return k.startRound(ctx, &run, round.Number+1, 0, params)
+}
+
+// complete ends a training run whose last round was just finalised (its
+// last planned round, or the last its privacy budget pays for): the
+// unspent escrow goes back to the client, the final weights are published
+// to the registry when the run names a registry model, and the run is
+// COMPLETED with reason (plus the publication note).
+func (k Keeper) complete(ctx context.Context, run *types.Run, reason string) error {
+	if _, err := k.refund(ctx, run); err != nil {
+		return err
+	}
+	if note, err := k.publish(ctx, run); err != nil {
+		return err
+	} else if note != "" {
+		reason += "; " + note
+	}
+	return k.setRunState(ctx, run, types.RUN_STATE_COMPLETED, reason)
+}
+
+// recordOutcome reports a federated outcome of participant to x/reputation
+// (nothing when the keeper has none). Its error is always returned: the
+// caller's message, or EndBlocker item (run in its own cache context),
+// then fails as a whole, so no round is half finalised or half expired.
+func (k Keeper) recordOutcome(ctx context.Context, participant sdk.AccAddress, outcome reputationtypes.Outcome) error {
+	if k.reputation == nil {
+		return nil
+	}
+	if err := k.reputation.Record(ctx, participant, outcome); err != nil {
+		return fmt.Errorf("recording %s for %s: %w", outcome, k.str(participant), err)
+	}
+	return nil
 }
 
 // publish records a completed run's final global weights as the next

@@ -272,8 +272,28 @@ func TestCreateRunRejectsBadInput(t *testing.T) {
 		"dp delta one": {"", with(func(s *types.RunSpec) {
 			s.Privacy = types.Privacy{Mode: types.PRIVACY_MODE_CLIENT_DP, Epsilon: "8", Delta: "1"}
 		}), types.ErrInvalidRun},
+		"dp without clip norm": {"", with(func(s *types.RunSpec) {
+			s.Privacy = types.Privacy{Mode: types.PRIVACY_MODE_CLIENT_DP, Epsilon: "8", Delta: "0.00001", NoiseMultiplier: "1"}
+		}), types.ErrInvalidRun},
+		"dp zero clip norm": {"", with(func(s *types.RunSpec) {
+			s.Privacy = types.Privacy{Mode: types.PRIVACY_MODE_CLIENT_DP, Epsilon: "8", Delta: "0.00001", ClipNorm: "0", NoiseMultiplier: "1"}
+		}), types.ErrInvalidRun},
+		"dp without noise": {"", with(func(s *types.RunSpec) {
+			s.Privacy = types.Privacy{Mode: types.PRIVACY_MODE_CLIENT_DP, Epsilon: "8", Delta: "0.00001", ClipNorm: "1"}
+		}), types.ErrInvalidRun},
+		"dp negative noise": {"", with(func(s *types.RunSpec) {
+			s.Privacy = types.Privacy{Mode: types.PRIVACY_MODE_CLIENT_DP, Epsilon: "8", Delta: "0.00001", ClipNorm: "1", NoiseMultiplier: "-1"}
+		}), types.ErrInvalidRun},
+		// One round at σ=0.5, δ=1e-5 spends ε≈11.6 > 8.
+		"dp budget pays no round": {"", with(func(s *types.RunSpec) {
+			s.Privacy = types.Privacy{Mode: types.PRIVACY_MODE_CLIENT_DP, Epsilon: "8", Delta: "0.00001", ClipNorm: "1", NoiseMultiplier: "0.5"}
+		}), types.ErrInvalidRun},
 		"epsilon without dp": {"", with(func(s *types.RunSpec) { s.Privacy = types.Privacy{Epsilon: "8"} }), types.ErrInvalidRun},
-		"unknown privacy":    {"", with(func(s *types.RunSpec) { s.Privacy = types.Privacy{Mode: 9} }), types.ErrInvalidRun},
+		"clip norm without dp": {"", with(func(s *types.RunSpec) {
+			s.Privacy = types.Privacy{Mode: types.PRIVACY_MODE_SECURE_AGGREGATION, ClipNorm: "1"}
+		}), types.ErrInvalidRun},
+		"noise without dp": {"", with(func(s *types.RunSpec) { s.Privacy = types.Privacy{NoiseMultiplier: "1"} }), types.ErrInvalidRun},
+		"unknown privacy":  {"", with(func(s *types.RunSpec) { s.Privacy = types.Privacy{Mode: 9} }), types.ErrInvalidRun},
 		"topk zero": {"", with(func(s *types.RunSpec) {
 			s.Compression = types.Compression{Mode: types.COMPRESSION_MODE_TOPK, TopkFraction: "0"}
 		}), types.ErrInvalidRun},
@@ -313,7 +333,7 @@ func TestCreateRunRejectsBadInput(t *testing.T) {
 	} {
 		s := spec()
 		s.MinParticipants, s.MaxParticipants, s.Aggregation = 7, 8, a
-		s.Privacy = types.Privacy{Mode: types.PRIVACY_MODE_CLIENT_DP, Epsilon: "8", Delta: "0.00001"}
+		s.Privacy = types.Privacy{Mode: types.PRIVACY_MODE_CLIENT_DP, Epsilon: "8", Delta: "0.00001", ClipNorm: "1", NoiseMultiplier: "1.1"}
 		s.Compression = types.Compression{Mode: types.COMPRESSION_MODE_TOPK, TopkFraction: "0.1"}
 		require.NoError(t, s.Validate(types.DefaultParams()), a.Name)
 	}

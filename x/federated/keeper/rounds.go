@@ -13,6 +13,7 @@ import (
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	"github.com/cohortchain/cohort/x/federated/types"
+	reputationtypes "github.com/cohortchain/cohort/x/reputation/types"
 )
 
 // selectionSeed is the randomness a round's selection is drawn from: the
@@ -318,7 +319,10 @@ func (k Keeper) joinWindowEnded(ctx context.Context, run types.Run, params types
 
 // roundDeadline moves a collecting round with enough updates to
 // aggregation, and retries (or fails) one without, or one whose aggregate
-// did not come in time.
+// did not come in time. When collection ends at the deadline, every
+// selected participant without an update is recorded
+// OUTCOME_FEDERATED_UPDATE_MISSED in x/reputation (recordMisses); a missed
+// aggregation deadline is the validators' fault and records nothing.
 func (k Keeper) roundDeadline(ctx context.Context, run types.Run, params types.Params) error {
 	if run.State != types.RUN_STATE_TRAINING {
 		return nil
@@ -329,6 +333,11 @@ func (k Keeper) roundDeadline(ctx context.Context, run types.Run, params types.P
 	}
 	if round.DeadlineHeight > height(ctx) {
 		return nil // a stale queue entry
+	}
+	if round.State == types.ROUND_STATE_COLLECTING {
+		if err := k.recordMisses(ctx, round); err != nil {
+			return err
+		}
 	}
 	switch {
 	case round.State == types.ROUND_STATE_COLLECTING && round.Submitted >= round.Required:
@@ -341,6 +350,29 @@ func (k Keeper) roundDeadline(ctx context.Context, run types.Run, params types.P
 			fmt.Sprintf("%d of %d required updates by the deadline", round.Submitted, round.Required))
 	case round.State == types.ROUND_STATE_AGGREGATING:
 		return k.retryOrFail(ctx, &run, round, params, "no agreed aggregate before the aggregation timeout")
+	}
+	return nil
+}
+
+// recordMisses records OUTCOME_FEDERATED_UPDATE_MISSED for each selected
+// participant of round (in selection order) that submitted no update. An
+// error is returned, never ignored: the EndBlocker then drops the whole
+// deadline item (its cache context), so the round is not half expired.
+func (k Keeper) recordMisses(ctx context.Context, round types.Round) error {
+	for _, s := range round.Selected {
+		p, err := k.addr("participant", s)
+		if err != nil {
+			return err
+		}
+		has, err := k.Updates.Has(ctx, collections.Join3(round.RunId, round.Number, p))
+		if err != nil {
+			return err
+		}
+		if !has {
+			if err := k.recordOutcome(ctx, p, reputationtypes.OUTCOME_FEDERATED_UPDATE_MISSED); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"cosmossdk.io/collections"
+	sdkmath "cosmossdk.io/math"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
@@ -13,7 +14,9 @@ import (
 )
 
 // CreateRun validates the spec, escrows rounds × max_participants ×
-// reward_per_update from the client and opens the run for joins.
+// reward_per_update from the client and opens the run for joins. A
+// client-dp spec whose ε budget cannot pay even one round is refused; an
+// accepted one starts with dp_epsilon_spent 0.
 func (k Keeper) CreateRun(ctx context.Context, msg *types.MsgCreateRun) (uint64, sdk.Coin, error) {
 	client, err := k.addr("client", msg.Client)
 	if err != nil {
@@ -25,6 +28,20 @@ func (k Keeper) CreateRun(ctx context.Context, msg *types.MsgCreateRun) (uint64,
 	}
 	if err := msg.Spec.Validate(params); err != nil {
 		return 0, sdk.Coin{}, err
+	}
+	// A client-dp run must be able to pay at least one round's release
+	// from its ε budget (types/privacy_budget.go).
+	var epsSpent string
+	if msg.Spec.Privacy.Mode == types.PRIVACY_MODE_CLIENT_DP {
+		ok, eps, err := msg.Spec.Privacy.CanAfford(1)
+		if err != nil {
+			return 0, sdk.Coin{}, fmt.Errorf("%w: privacy: %v", types.ErrInvalidRun, err)
+		}
+		if !ok {
+			return 0, sdk.Coin{}, fmt.Errorf("%w: privacy budget ε=%s cannot pay one round, which spends ε=%s at δ=%s and noise multiplier %s",
+				types.ErrInvalidRun, msg.Spec.Privacy.Epsilon, eps, msg.Spec.Privacy.Delta, msg.Spec.Privacy.NoiseMultiplier)
+		}
+		epsSpent = sdkmath.LegacyZeroDec().String()
 	}
 	if m := msg.Spec.Model; m.RegistryModelId != 0 && k.registry != nil {
 		if _, err := k.registry.GetVersion(ctx, m.RegistryModelId, m.RegistryVersion); err != nil {
@@ -60,6 +77,7 @@ func (k Keeper) CreateRun(ctx context.Context, msg *types.MsgCreateRun) (uint64,
 		Id: id, Client: msg.Client, Spec: msg.Spec, Escrow: budget, CreatedHeight: h,
 		JoinDeadlineHeight: h + params.JoinWindowBlocks, Paid: sdk.NewCoin(budget.Denom, amount.MulRaw(0)),
 		GlobalWeightsHash: msg.Spec.InitialWeightsHash, GlobalWeightsLocation: msg.Spec.InitialWeightsLocation,
+		DpEpsilonSpent: epsSpent,
 	}
 	if err := k.JoinQueue.Set(ctx, collections.Join(run.JoinDeadlineHeight, id)); err != nil {
 		return 0, sdk.Coin{}, err

@@ -9,6 +9,7 @@ import (
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	registrytypes "github.com/cohortchain/cohort/x/registry/types"
+	reputationtypes "github.com/cohortchain/cohort/x/reputation/types"
 )
 
 // AccountKeeper is what the federated module needs of x/auth.
@@ -37,6 +38,10 @@ type ProviderKeeper interface {
 type ReputationKeeper interface {
 	// Score is the provider's score in [0, 1].
 	Score(ctx context.Context, operator sdk.AccAddress) (sdkmath.LegacyDec, error)
+	// Record applies one outcome to the provider's score and counters; the
+	// federated module reports OUTCOME_FEDERATED_UPDATE_ACCEPTED,
+	// _REJECTED and _MISSED.
+	Record(ctx context.Context, operator sdk.AccAddress, outcome reputationtypes.Outcome) error
 }
 
 // RegistryKeeper is what the federated module needs of x/registry: that a

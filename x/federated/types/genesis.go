@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"cosmossdk.io/core/address"
+	sdkmath "cosmossdk.io/math"
 )
 
 // DefaultGenesis is the module's state on a new chain.
@@ -29,6 +30,11 @@ func (gs GenesisState) Validate(ac address.Codec) error {
 		}
 		if r.State == RUN_STATE_UNSPECIFIED {
 			return fmt.Errorf("%w: runs[%d].state is unspecified", ErrInvalidGenesis, i)
+		}
+		if r.DpEpsilonSpent != "" {
+			if eps, err := sdkmath.LegacyNewDecFromStr(r.DpEpsilonSpent); err != nil || eps.IsNegative() {
+				return fmt.Errorf("%w: runs[%d].dp_epsilon_spent %q is not a non-negative decimal", ErrInvalidGenesis, i, r.DpEpsilonSpent)
+			}
 		}
 		if r.State.Terminal() && !r.Escrow.IsZero() {
 			return fmt.Errorf("%w: runs[%d] is finished but holds %s", ErrInvalidGenesis, i, r.Escrow)

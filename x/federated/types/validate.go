@@ -152,12 +152,15 @@ func (m ModelRef) Validate() error {
 	return nil
 }
 
-// Validate checks the privacy settings.
+// Validate checks the privacy settings: client-dp needs epsilon in
+// (0, 100], delta in (0, 1), and positive clip_norm and noise_multiplier
+// (each at most 1,000,000); the other modes take none of them. Whether the
+// budget pays for a round is CreateRun's check (Privacy.CanAfford).
 func (p Privacy) Validate() error {
 	switch p.Mode {
 	case PRIVACY_MODE_NONE, PRIVACY_MODE_SECURE_AGGREGATION:
-		if p.Epsilon != "" || p.Delta != "" {
-			return invalid("privacy epsilon and delta apply to client-dp only")
+		if p.Epsilon != "" || p.Delta != "" || p.ClipNorm != "" || p.NoiseMultiplier != "" {
+			return invalid("privacy epsilon, delta, clip_norm and noise_multiplier apply to client-dp only")
 		}
 	case PRIVACY_MODE_CLIENT_DP:
 		if err := dec("privacy.epsilon", p.Epsilon, zero, sdkmath.LegacyNewDec(100), false); err != nil {
@@ -168,6 +171,12 @@ func (p Privacy) Validate() error {
 		}
 		if sdkmath.LegacyMustNewDecFromStr(p.Delta).Equal(one) {
 			return invalid("privacy.delta must be below 1")
+		}
+		if err := dec("privacy.clip_norm", p.ClipNorm, zero, huge, false); err != nil {
+			return err
+		}
+		if err := dec("privacy.noise_multiplier", p.NoiseMultiplier, zero, huge, false); err != nil {
+			return err
 		}
 	default:
 		return invalid("unknown privacy mode %d", p.Mode)
@@ -292,8 +301,12 @@ func (m MsgSubmitUpdate) ValidateFields(p Params) error {
 }
 
 // ResultHash is the hash validators attest for a round: sha256 of the
-// result's protobuf encoding.
+// protobuf encoding of the result without its location. Each validator
+// serves the new weights from its own blob store, so the location differs
+// between them while the weights (named by their hash) do not; whoever
+// reveals the result names the location it serves them from.
 func (r RoundResult) ResultHash() []byte {
+	r.NewWeightsLocation = ""
 	bz, err := r.Marshal()
 	if err != nil {
 		panic(err)

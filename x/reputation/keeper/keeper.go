@@ -91,10 +91,7 @@ func (k Keeper) Record(ctx context.Context, operator sdk.AccAddress, outcome typ
 	if err != nil {
 		return err
 	}
-	rate := params.LearningRate
-	if outcome.Severe() {
-		rate = rate.Mul(params.SevereWeight)
-	}
+	rate := params.LearningRate.Mul(outcome.Weight(params.SevereWeight))
 	from := r.Score
 	r.Score = types.Learn(r.Score, value, rate)
 	switch outcome {
@@ -110,6 +107,12 @@ func (k Keeper) Record(ctx context.Context, operator sdk.AccAddress, outcome typ
 		r.LivenessMissed++
 	case types.OUTCOME_SLASHED:
 		r.Slashes++
+	case types.OUTCOME_FEDERATED_UPDATE_ACCEPTED:
+		r.FederatedUpdatesAccepted++
+	case types.OUTCOME_FEDERATED_UPDATE_REJECTED:
+		r.FederatedUpdatesRejected++
+	case types.OUTCOME_FEDERATED_UPDATE_MISSED:
+		r.FederatedUpdatesMissed++
 	}
 	if err := k.Reputations.Set(ctx, operator, r); err != nil {
 		return err

@@ -123,3 +123,38 @@ func TestQueriesParamsAndGenesis(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, gs, again)
 }
+
+// Federated-round outcomes move the score like their market counterparts,
+// an outlier between a failed job and a lost dispute, and have counters.
+func TestFederatedOutcomesMoveTheScore(t *testing.T) {
+	c := testutil.NewChain(t)
+	ctx := c.Context(t)
+	k := c.App.ReputationKeeper
+	params := types.DefaultParams()
+	score := func(name string, outcomes ...types.Outcome) sdkmath.LegacyDec {
+		op := testutil.Addr(name)
+		for _, o := range outcomes {
+			require.NoError(t, k.Record(ctx, op, o))
+		}
+		s, err := k.Score(ctx, op)
+		require.NoError(t, err)
+		return s
+	}
+	require.Equal(t, score("job", types.OUTCOME_JOB_COMPLETED), score("accepted", types.OUTCOME_FEDERATED_UPDATE_ACCEPTED))
+	require.Equal(t, score("failed", types.OUTCOME_JOB_FAILED), score("missed", types.OUTCOME_FEDERATED_UPDATE_MISSED))
+	outlier := score("outlier", types.OUTCOME_FEDERATED_UPDATE_REJECTED)
+	require.True(t, outlier.LT(score("failed2", types.OUTCOME_JOB_FAILED)), "an outlier costs more than a failed job")
+	require.True(t, outlier.GT(score("lost", types.OUTCOME_DISPUTE_LOST)), "and less than a lost dispute")
+	// 0.5 - 0.1*2*0.5 with the default params.
+	require.Equal(t, params.InitialScore.Sub(params.LearningRate.Mul(sdkmath.LegacyNewDec(2)).Mul(params.InitialScore)), outlier)
+
+	score("mixed", types.OUTCOME_FEDERATED_UPDATE_ACCEPTED, types.OUTCOME_FEDERATED_UPDATE_ACCEPTED,
+		types.OUTCOME_FEDERATED_UPDATE_REJECTED, types.OUTCOME_FEDERATED_UPDATE_MISSED,
+		types.OUTCOME_FEDERATED_UPDATE_MISSED, types.OUTCOME_FEDERATED_UPDATE_MISSED)
+	r, err := k.Get(ctx, testutil.Addr("mixed"))
+	require.NoError(t, err)
+	require.EqualValues(t, 2, r.FederatedUpdatesAccepted)
+	require.EqualValues(t, 1, r.FederatedUpdatesRejected)
+	require.EqualValues(t, 3, r.FederatedUpdatesMissed)
+	require.Zero(t, r.JobsCompleted+r.JobsFailed+r.LivenessMissed)
+}

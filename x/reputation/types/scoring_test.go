@@ -60,3 +60,25 @@ func TestParams(t *testing.T) {
 	p.TargetLatencyMs = 0
 	require.ErrorIs(t, p.Validate(), ErrInvalidParams)
 }
+
+func TestFederatedOutcomes(t *testing.T) {
+	sw := dec("3")
+	for o, want := range map[Outcome][2]string{
+		OUTCOME_FEDERATED_UPDATE_ACCEPTED: {"1", "1"},
+		OUTCOME_FEDERATED_UPDATE_REJECTED: {"0", "2"},
+		OUTCOME_FEDERATED_UPDATE_MISSED:   {"0", "1"},
+		OUTCOME_JOB_COMPLETED:             {"1", "1"},
+		OUTCOME_JOB_FAILED:                {"0", "1"},
+		OUTCOME_DISPUTE_LOST:              {"0", "3"},
+	} {
+		v, err := o.Value()
+		require.NoError(t, err)
+		require.Equal(t, dec(want[0]), v, o.String())
+		require.Equal(t, dec(want[1]), o.Weight(sw), o.String())
+	}
+	// An outlier weighs more than a failed job and less than a lost dispute.
+	require.True(t, OUTCOME_FEDERATED_UPDATE_REJECTED.Weight(sw).GT(OUTCOME_JOB_FAILED.Weight(sw)))
+	require.True(t, OUTCOME_FEDERATED_UPDATE_REJECTED.Weight(sw).LT(OUTCOME_DISPUTE_LOST.Weight(sw)))
+	// With severe_weight 1 every outcome weighs the same.
+	require.Equal(t, dec("1"), OUTCOME_FEDERATED_UPDATE_REJECTED.Weight(dec("1")))
+}
