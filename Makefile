@@ -1,9 +1,9 @@
-# Cohort: the two commands a newcomer needs are `make localnet` and `make test`.
+# Cohort: the two commands a newcomer needs are `make demo` and `make test`.
 BIN        ?= build/cohortd
 VALIDATORS ?=
 GO         ?= go
 
-.PHONY: build install localnet test test-unit proto-gen proto-check bench-tx bench-endblocker bench-aggregate bench-train fashion-mnist lint clean ptx
+.PHONY: build install demo localnet test test-unit proto-gen proto-check bench-tx bench-endblocker bench-aggregate bench-train fashion-mnist lint clean ptx
 
 ## build: compile cohortd and cohort-sidecar into build/
 build:
@@ -13,6 +13,10 @@ build:
 ## install: put cohortd in $GOPATH/bin
 install:
 	$(GO) install ./cmd/cohortd
+
+## demo: the main job: 4 validators with sidecars and 10 Fashion-MNIST providers (2 Byzantine) train a model together on-chain
+demo:
+	bash scripts/demo.sh
 
 ## localnet: build, write a chain from config.yml and run it in the foreground (VALIDATORS=4 for four)
 localnet:

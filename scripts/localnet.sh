@@ -2,6 +2,10 @@
 # Builds cohortd, writes a local network from config.yml and runs it in the
 # foreground until Ctrl-C. VALIDATORS=N runs N validators as separate
 # processes on loopback. CONFIG, OUT and BIN may be overridden.
+# SIDECAR_BASE_PORT=P points node i at a cohort-sidecar on
+# http://127.0.0.1:(P+i) ([sidecar] address in app.toml). DETACH=1 returns
+# once the first blocks are made, leaving the nodes running; their process
+# ids are in $OUT/pids (scripts/demo.sh uses both).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +26,11 @@ args=(testnet init-files --config "$CONFIG" --output-dir "$OUT")
 echo "==> writing the network from $CONFIG"
 "$BIN" "${args[@]}"
 n=$(find "$OUT" -maxdepth 1 -name 'node*' -type d | wc -l)
+if [ -n "${SIDECAR_BASE_PORT:-}" ]; then
+  for ((i = 0; i < n; i++)); do
+    sed -i "/^\[sidecar\]/,/^\[/ s|^address = .*|address = \"http://127.0.0.1:$((SIDECAR_BASE_PORT + i))\"|" "$OUT/node$i/config/app.toml"
+  done
+fi
 
 # Refuse to start over another node on the same ports.
 for ((i = 0; i < n; i++)); do
@@ -57,6 +66,13 @@ for _ in $(seq 1 60); do
   for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null || { echo "a node exited; see $OUT/node*.log" >&2; tail -20 "$OUT"/node*.log >&2; exit 1; }; done
   sleep 1
 done
+
+if [ "${DETACH:-}" = 1 ]; then
+  printf '%s\n' "${pids[@]}" >"$OUT/pids"
+  trap - INT TERM EXIT
+  echo "==> $n node(s) running; process ids in $OUT/pids"
+  exit 0
+fi
 
 cat <<MSG
 

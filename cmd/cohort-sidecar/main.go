@@ -22,7 +22,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(trainCmd(), dpTrainCmd(), simulateCmd())
+	root.AddCommand(trainCmd(), dpTrainCmd(), simulateCmd(), runCmd(), initModelCmd(), watchCmd())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "cohort-sidecar:", err)
 		os.Exit(1)

@@ -206,3 +206,21 @@ func Result(runID uint64, round uint32, o Outcome, location string) types.RoundR
 	return types.RoundResult{RunId: runID, Round: round, NewWeightsHash: o.WeightsHash[:],
 		NewWeightsLocation: location, AcceptedUpdates: o.Accepted}
 }
+
+// Tamper returns o with its first weight nudged by 1/1024 and the blob and
+// hash to match: the aggregate of a faulty or lying validator, which tests
+// use to check that the honest majority outvotes it.
+func Tamper(o Outcome) (Outcome, error) {
+	flat := aggregate.Flatten(o.Weights)
+	flat[0] += 1.0 / 1024
+	w, err := aggregate.Unflatten(flat, o.Weights)
+	if err != nil {
+		return o, err
+	}
+	o.Weights = w
+	if o.Blob, err = EncodeWeights(w); err != nil {
+		return o, err
+	}
+	o.WeightsHash = sha256.Sum256(o.Blob)
+	return o, nil
+}

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# The main job: federated training on a local chain with no trusted server.
+# Starts 4 validators, each with its cohort-sidecar (aggregation and
+# attestations through vote extensions), and PROVIDERS providers, each
+# holding one non-IID (Dirichlet ALPHA) shard of Fashion-MNIST, the last
+# BYZANTINE of them making ATTACK. carol registers a model, opens a run of
+# ROUNDS rounds under RULE, and the table follows it round by round (test
+# accuracy, participants, outliers rejected, tokens paid, time per phase,
+# bytes written to chain state, and an in-process replay that must give the
+# chain's hashes). The final model appears in the registry; a plot of
+# accuracy per round is written to $OUT/accuracy.html.
+#
+# DATA=synthetic runs the same on small synthetic data (no dataset needed;
+# used by the end-to-end test). ATTACKS="k:attack,..." gives provider k an
+# attack (see cohort-sidecar run --help) instead of BYZANTINE/ATTACK;
+# VALIDATOR_ATTACK="i:wrong-aggregate" makes validator i's sidecar lie;
+# RESTART_SIDECAR=i kills validator i's sidecar once it has aggregated a
+# round, and starts it again. Everything listens on loopback; Ctrl-C stops
+# it all.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PROVIDERS=${PROVIDERS:-10}
+BYZANTINE=${BYZANTINE:-2}
+ATTACK=${ATTACK:-sign-flip}
+ROUNDS=${ROUNDS:-30}
+RULE=${RULE:-'{"name":"geometric-median","max_iterations":10}'}
+LOCAL_STEPS=${LOCAL_STEPS:-20}
+BATCH=${BATCH:-64}
+LR=${LR:-0.05}
+ALPHA=${ALPHA:-0.5}
+DATA=${DATA:-fashion-mnist}
+HIDDEN=${HIDDEN:-128}
+DEADLINE=${DEADLINE:-60}
+ATTACKS=${ATTACKS:-}
+VALIDATOR_ATTACK=${VALIDATOR_ATTACK:-}
+RESTART_SIDECAR=${RESTART_SIDECAR:-}
+if [ -z "$ATTACKS" ]; then
+  for ((k = PROVIDERS - BYZANTINE; k < PROVIDERS; k++)); do ATTACKS+="${ATTACKS:+,}$k:$ATTACK"; done
+fi
+MIN_PARTICIPANTS=${MIN_PARTICIPANTS:-$((PROVIDERS - $(echo "$ATTACKS" | tr ',' '\n' | grep -c :) ))}
+attack_of() { # attack_of LIST N: the attack LIST ("n:attack,...") gives N, if any
+  echo "$1" | tr ',' '\n' | sed -n "s/^$2:\(.*\)/\1/p"
+}
+OUT=${OUT:-.demo}
+BIN=build/cohortd
+SC=build/cohort-sidecar
+
+if [ "$DATA" = fashion-mnist ] && [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
+  echo "demo: Fashion-MNIST is missing: apt-get install -y dataset-fashion-mnist (or DATA=synthetic)" >&2; exit 1
+fi
+WIDTH=784; [ "$DATA" = synthetic ] && WIDTH=32
+datargs=(--data "$DATA" --shards "$PROVIDERS" --alpha "$ALPHA")
+
+echo "==> building"
+go build -o "$BIN" ./cmd/cohortd
+go build -o "$SC" ./cmd/cohort-sidecar
+rm -rf "$OUT"; mkdir -p "$OUT"
+
+pids=()
+stop() {
+  trap - INT TERM EXIT
+  echo "==> stopping"
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  pkill -f -- "--dir $OUT/sidecar" 2>/dev/null || true   # a restarted sidecar
+  [ -f "$OUT/net/pids" ] && while read -r p; do kill "$p" 2>/dev/null || true; done <"$OUT/net/pids"
+  wait 2>/dev/null || true
+}
+trap stop INT TERM EXIT
+
+OUT="$OUT/net" VALIDATORS=4 SIDECAR_BASE_PORT=7100 DETACH=1 SKIP_BUILD=1 bash scripts/localnet.sh >"$OUT/localnet.log"
+C=("$BIN" --home "$OUT/net/node0")
+CHAIN=$(sed -n 's/^chain-id = "\(.*\)"/\1/p' "$OUT/net/node0/config/client.toml")
+K=("$BIN" --home "$OUT/providers" --keyring-backend test)
+P=("${K[@]}" --chain-id "$CHAIN" --node tcp://127.0.0.1:26657)
+tx() { "$@" --fees 20000ucohort --gas 400000 -y -o json | sed -n 's/.*"txhash":"\([0-9A-F]*\)".*/\1/p'; }
+wait_tx() { for h in "$@"; do "${C[@]}" q wait-tx "$h" --timeout 60s -o json >/dev/null; done; }
+
+echo "==> model: $("$SC" init-model --model mlp --width $WIDTH --hidden "$HIDDEN" --seed 1 --out "$OUT/model" | tr -d '\n ')"
+SPEC_HASH=$(sha256sum "$OUT/model/spec.json" | cut -d' ' -f1)
+W_HASH=$(sha256sum "$OUT/model/weights.safetensors" | cut -d' ' -f1)
+W_SIZE=$(stat -c %s "$OUT/model/weights.safetensors")
+b64() { echo "$1" | xxd -r -p | base64 -w0; }
+
+echo "==> validators' sidecars"
+mirrors=http://127.0.0.1:7100,http://127.0.0.1:7101,http://127.0.0.1:7102,http://127.0.0.1:7103
+validator_sidecar() { # validator_sidecar I: start validator I's sidecar in the background
+  local i=$1 key=alice attack=()
+  [ "$i" -gt 0 ] && key=validator$i
+  a=$(attack_of "$VALIDATOR_ATTACK" "$i"); [ -n "$a" ] && attack=(--attack "$a")
+  "$SC" run --role validator --listen 127.0.0.1:$((7100 + i)) --dir "$OUT/sidecar$i" --home "$OUT/net/node$i" --from "$key" \
+    --grpc 127.0.0.1:$((9090 + 2 * i)) --import "$OUT/model/spec.json" --import "$OUT/model/weights.safetensors" \
+    --mirrors "$mirrors" --finalize-delay $((3 * i))s "${attack[@]}" >>"$OUT/sidecar$i.log" 2>&1 &
+  pids+=($!)
+  sidecar_pid[$i]=$!
+}
+declare -A sidecar_pid
+for i in 0 1 2 3; do validator_sidecar "$i"; done
+
+echo "==> $PROVIDERS providers (attacks: ${ATTACKS:-none})"
+addrs=()
+for ((k = 0; k < PROVIDERS; k++)); do
+  "${K[@]}" keys add "provider$k" --output json >/dev/null
+  addrs+=("$("${K[@]}" keys show "provider$k" -a)")
+done
+wait_tx "$(tx "${C[@]}" tx bank multi-send alice "${addrs[@]}" 5000000000ucohort)"
+hashes=()
+for ((k = 0; k < PROVIDERS; k++)); do
+  info='{"moniker":"provider'$k'","hardware":{"gpu_model":"cpu","gpu_count":1,"gpu_memory_gib":1,"cpu_cores":2,"ram_gib":4},"region":"local","endpoints":["http://127.0.0.1:'$((7200 + k))'"],"prices":{"training_per_step":{"denom":"ucohort","amount":"1"}}}'
+  hashes+=("$(tx "${P[@]}" tx provider register "$info" 1000000000ucohort --from "provider$k")")
+done
+wait_tx "${hashes[@]}"
+parts=()
+for ((k = 0; k < PROVIDERS; k++)); do
+  attack=(); tag=$k
+  a=$(attack_of "$ATTACKS" "$k"); if [ -n "$a" ]; then attack=(--attack "$a"); tag="$k:$a"; fi
+  parts+=("${addrs[$k]}=$tag")
+  "$SC" run --role provider --listen 127.0.0.1:$((7200 + k)) --dir "$OUT/provider$k" --home "$OUT/providers" --from "provider$k" \
+    --import "$OUT/model/spec.json" --mirrors "$mirrors" --shard "$k" "${datargs[@]}" "${attack[@]}" >"$OUT/provider$k.log" 2>&1 &
+  pids+=($!)
+done
+
+echo "==> carol registers the model and opens the run"
+arch='{"layers":[{"kind":"dense","inputs":'$WIDTH',"outputs":'$HIDDEN',"activation":"relu"},{"kind":"dense","inputs":'$HIDDEN',"outputs":10}],"spec_format":"cohort-engine-spec/v1","spec_hash":"'$(b64 "$SPEC_HASH")'"}'
+wait_tx "$(tx "${C[@]}" tx registry register-model fashion-mlp classification "$arch" '{"spdx_id":"Apache-2.0"}' --public --from carol)"
+wait_tx "$(tx "${C[@]}" tx registry publish-version 1 "$W_HASH" "$W_SIZE" safetensors "http://127.0.0.1:7100/v1/blobs/sha256/$W_HASH" --semver 1.0.0 --from carol)"
+spec='{"model":{"registry_model_id":"1","registry_version":"1"},"initial_weights_hash":"'$(b64 "$W_HASH")'","initial_weights_location":"http://127.0.0.1:7100/v1/blobs/sha256/'$W_HASH'","rounds":'$ROUNDS',"local_steps":'$LOCAL_STEPS',"batch_size":'$BATCH',"learning_rate":"'$LR'","aggregation":'$RULE',"min_participants":'$MIN_PARTICIPANTS',"max_participants":'$PROVIDERS',"round_deadline_blocks":'$DEADLINE',"reward_per_update":{"denom":"ucohort","amount":"1000"}}'
+wait_tx "$(tx "${C[@]}" tx federated create-run "$spec" --from carol)"
+echo "==> run 1: providers join for 20 blocks, then $ROUNDS rounds (logs in $OUT/*.log)"
+
+if [ -n "$RESTART_SIDECAR" ]; then
+  ( until grep -q "aggregated round" "$OUT/sidecar$RESTART_SIDECAR.log" 2>/dev/null; do sleep 0.5; done
+    kill "${sidecar_pid[$RESTART_SIDECAR]}"; echo "==> killed validator $RESTART_SIDECAR's sidecar after its first aggregate" >&2
+    sleep 3; validator_sidecar "$RESTART_SIDECAR"; echo "==> restarted it (pid $!)" >&2; wait ) &
+  pids+=($!)
+fi
+
+IFS=,; participants="${parts[*]}"; unset IFS
+"$SC" watch --run 1 --spec "$OUT/model/spec.json" --html "$OUT/accuracy.html" --participants "$participants" "${datargs[@]}"
+echo "==> the model in the registry"
+"${C[@]}" q registry version-by-run 1 -o json | head -c 2000; echo
+echo "==> accuracy plot: $OUT/accuracy.html"

@@ -1,0 +1,80 @@
+package daemon
+
+import (
+	"slices"
+
+	"github.com/cohortchain/cohort/sidecar/aggregate"
+	"github.com/cohortchain/cohort/sidecar/engine"
+	"github.com/cohortchain/cohort/sidecar/federation"
+)
+
+// Byzantine behaviours a sidecar can be told to show (Config.Attack), to
+// test and demonstrate that the protocol withstands them. A provider:
+//
+//	sign-flip       sends −4 × its honest update
+//	gaussian        sends Gaussian noise (σ = 1) of the update's size
+//	label-flip      trains honestly on labels mapped y → classes−1−y
+//	corrupt-blob    commits to a size its blob does not have, so the bytes
+//	                served never match the commitment
+//	silent          joins runs but never submits an update
+//
+// A validator:
+//
+//	wrong-aggregate attests (and would reveal) weights with one value
+//	                changed, as a faulty or lying aggregator would
+const (
+	AttackSignFlip       = "sign-flip"
+	AttackGaussian       = "gaussian"
+	AttackLabelFlip      = "label-flip"
+	AttackCorruptBlob    = "corrupt-blob"
+	AttackSilent         = "silent"
+	AttackWrongAggregate = "wrong-aggregate"
+)
+
+// Attacks lists the providers' attacks; ValidatorAttacks the validators'.
+var (
+	Attacks          = []string{AttackSignFlip, AttackGaussian, AttackLabelFlip, AttackCorruptBlob, AttackSilent}
+	ValidatorAttacks = []string{AttackWrongAggregate}
+)
+
+func validAttack(role, a string) bool {
+	if role == RoleValidator {
+		return slices.Contains(ValidatorAttacks, a)
+	}
+	return slices.Contains(Attacks, a)
+}
+
+// FlipLabels maps every label y of d to classes−1−y (label-flip attack).
+func FlipLabels(d engine.Dataset, classes int) engine.Dataset {
+	out := d
+	out.Labels = make([]int, len(d.Labels))
+	for i, y := range d.Labels {
+		out.Labels[i] = classes - 1 - y
+	}
+	return out
+}
+
+// Attack replaces an honest update with the named attack's (label-flip
+// acts on the data instead; see FlipLabels). The replay of a run calls it
+// too, to reproduce a Byzantine provider's update.
+func Attack(name string, res federation.LocalResult, roundSeed []byte) (federation.LocalResult, error) {
+	var vec []float32
+	switch name {
+	case AttackSignFlip:
+		vec = aggregate.SignFlip(aggregate.Flatten(res.Update), 4)
+	case AttackGaussian:
+		vec = aggregate.GaussianNoise(len(aggregate.Flatten(res.Update)), 1, federation.TrainingSeed(roundSeed, "attack/gaussian"))
+	default:
+		return res, nil
+	}
+	u, err := aggregate.Unflatten(vec, res.Update)
+	if err != nil {
+		return res, err
+	}
+	blob, err := federation.EncodeWeights(u)
+	if err != nil {
+		return res, err
+	}
+	res.Update, res.Blob = u, blob
+	return res, nil
+}

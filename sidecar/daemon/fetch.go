@@ -1,0 +1,134 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/cohortchain/cohort/sidecar/blobstore"
+	"github.com/cohortchain/cohort/sidecar/engine"
+	"github.com/cohortchain/cohort/sidecar/federation"
+	"github.com/cohortchain/cohort/sidecar/tensor"
+	fedtypes "github.com/cohortchain/cohort/x/federated/types"
+	regtypes "github.com/cohortchain/cohort/x/registry/types"
+)
+
+// locationOf is where this daemon serves ref.
+func (d *Daemon) locationOf(ref blobstore.Ref) string {
+	return (&blobstore.Client{BaseURL: d.cfg.PublicURL}).URL(ref)
+}
+
+// fetchRef gets a blob of known hash and size from location, from the own
+// store first. It is verified either way; a verified remote copy is kept.
+func (d *Daemon) fetchRef(ctx context.Context, ref blobstore.Ref, location string, max int64) ([]byte, error) {
+	if b, err := d.store.Get(ref, max); err == nil {
+		return b, nil
+	}
+	c, err := blobstore.ClientFor(location)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, d.cfg.FetchTimeout)
+	defer cancel()
+	b, err := c.Fetch(ctx, ref, max)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := d.store.PutBytes(b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// fetchWeights gets the global weights named by hash: from the own store,
+// then location, then the mirrors; and decodes them against the spec's
+// shapes.
+func (d *Daemon) fetchWeights(ctx context.Context, spec engine.Spec, hash []byte, location string) (tensor.Set, error) {
+	var h [32]byte
+	if len(hash) != len(h) {
+		return nil, fmt.Errorf("weights hash of %d bytes", len(hash))
+	}
+	copy(h[:], hash)
+	template, err := engine.Init(spec, 0)
+	if err != nil {
+		return nil, err
+	}
+	if ref, err := d.store.Stat(h); err == nil {
+		if b, err := d.store.Get(ref, d.cfg.MaxWeightsSize); err == nil {
+			return federation.DecodeWeights(b, template)
+		}
+	}
+	var bases []string
+	if c, err := blobstore.ClientFor(location); err == nil {
+		bases = append(bases, c.BaseURL)
+	}
+	bases = append(bases, d.cfg.Mirrors...)
+	var errs []error
+	for _, base := range bases {
+		fctx, cancel := context.WithTimeout(ctx, d.cfg.FetchTimeout)
+		b, err := (&blobstore.Client{BaseURL: base}).FetchHash(fctx, h, d.cfg.MaxWeightsSize)
+		cancel()
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if _, err := d.store.PutBytes(b); err != nil {
+			return nil, err
+		}
+		return federation.DecodeWeights(b, template)
+	}
+	return nil, fmt.Errorf("weights %X: %w", hash, errors.Join(errs...))
+}
+
+// specOf returns the engine spec a run trains: the blob named by its spec
+// hash (a spec's hash is the sha256 of its canonical encoding, so a spec is
+// a blob of the store). Providers and validators import the specs of the
+// models they serve at start-up (cohort-sidecar run --spec).
+func (d *Daemon) specOf(ctx context.Context, run fedtypes.Run) (engine.Spec, error) {
+	hash := run.Spec.Model.EngineSpecHash
+	if len(hash) == 0 {
+		resp, err := d.reg.Model(ctx, &regtypes.QueryModelRequest{Id: run.Spec.Model.RegistryModelId})
+		if err != nil {
+			return engine.Spec{}, err
+		}
+		hash = resp.Model.Architecture.SpecHash
+	}
+	d.mu.Lock()
+	s, ok := d.specs[string(hash)]
+	d.mu.Unlock()
+	if ok {
+		return s, nil
+	}
+	var h [32]byte
+	if len(hash) != len(h) {
+		return engine.Spec{}, fmt.Errorf("run %d names no engine spec hash", run.Id)
+	}
+	copy(h[:], hash)
+	ref, err := d.store.Stat(h)
+	if err != nil {
+		return engine.Spec{}, fmt.Errorf("spec %X of run %d is not in this sidecar's store (start it with --spec): %w", hash, run.Id, err)
+	}
+	b, err := d.store.Get(ref, engine.MaxSpecBytes)
+	if err != nil {
+		return engine.Spec{}, err
+	}
+	s, err = engine.DecodeSpec(b)
+	if err != nil {
+		return engine.Spec{}, err
+	}
+	d.mu.Lock()
+	d.specs[string(hash)] = s
+	d.mu.Unlock()
+	return s, nil
+}
+
+// ImportSpec puts a spec into the store, so that runs of its model can be
+// served; it returns the spec hash.
+func (d *Daemon) ImportSpec(s engine.Spec) ([32]byte, error) {
+	b, err := s.Encode()
+	if err != nil {
+		return [32]byte{}, err
+	}
+	ref, err := d.store.PutBytes(b)
+	return ref.Hash, err
+}

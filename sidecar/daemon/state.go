@@ -1,0 +1,100 @@
+package daemon
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+)
+
+// state is what the daemon has done, kept in state.json so that a restart
+// neither redoes work differently nor forgets a commitment it made.
+type state struct {
+	path string
+	mu   sync.Mutex
+	// Outcomes (validator) are the aggregates computed, by round key.
+	Outcomes map[string]outcomeRecord `json:"outcomes"`
+	// Joined (provider) are the runs joined.
+	Joined map[uint64]bool `json:"joined"`
+	// Submitted (provider) are the updates committed, by round key.
+	Submitted map[string]string `json:"submitted"`
+}
+
+// outcomeRecord is a validator's aggregate of one round attempt. The new
+// weights themselves are in the blob store under WeightsHash.
+type outcomeRecord struct {
+	RunID       uint64            `json:"run_id"`
+	Round       uint32            `json:"round"`
+	WeightsHash []byte            `json:"weights_hash"`
+	Accepted    [][]byte          `json:"accepted"`
+	Rejected    [][]byte          `json:"rejected"`
+	Reasons     map[string]string `json:"reasons,omitempty"`
+	ResultHash  []byte            `json:"result_hash"`
+}
+
+// roundKey names a round attempt: updates and aggregates of a retried
+// round differ from the first attempt's.
+func roundKey(run uint64, round, attempt uint32) string {
+	return fmt.Sprintf("%d/%d/%d", run, round, attempt)
+}
+
+func loadState(path string) (*state, error) {
+	s := &state{path: path, Outcomes: map[string]outcomeRecord{}, Joined: map[uint64]bool{}, Submitted: map[string]string{}}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return s, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(b, s); err != nil {
+		return nil, fmt.Errorf("daemon: %s is corrupt: %w", path, err)
+	}
+	return s, nil
+}
+
+// update applies fn under the lock and writes the state durably (a
+// temporary file, fsynced, renamed over the old one).
+func (s *state) update(fn func(*state)) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fn(s)
+	b, err := json.MarshalIndent(s, "", " ")
+	if err != nil {
+		return err
+	}
+	tmp := s.path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, s.path); err != nil {
+		return err
+	}
+	dir, err := os.Open(filepath.Dir(s.path))
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	return dir.Sync()
+}
+
+// read calls fn under the lock.
+func (s *state) read(fn func(*state)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fn(s)
+}

@@ -1,0 +1,66 @@
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestFederatedRunWithByzantineParties runs the main job (scripts/demo.sh)
+// on synthetic data with the real binaries: 4 validators with sidecars and
+// 6 providers, of which one flips the sign of its updates, one commits to
+// a blob its server does not have, and one never submits; validator 1's
+// sidecar attests a wrong aggregate, and validator 2's sidecar is killed
+// after its first aggregate and started again. The run must still
+// complete: every round finalised by the honest validators' agreement, the
+// bad blob rejected, the silent provider missing, every round recomputed
+// in-process with equal hashes, and the final model published to the
+// registry.
+func TestFederatedRunWithByzantineParties(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a 4-validator network with sidecars and providers")
+	}
+	out := t.TempDir()
+	script, err := filepath.Abs("../../scripts/demo.sh")
+	require.NoError(t, err)
+	cmd := exec.Command("bash", script)
+	cmd.Env = append(os.Environ(), "OUT="+out, "DATA=synthetic", "ROUNDS=2", "PROVIDERS=6", "HIDDEN=16", "DEADLINE=12",
+		"ATTACKS=3:sign-flip,4:corrupt-blob,5:silent", "VALIDATOR_ATTACK=1:wrong-aggregate", "RESTART_SIDECAR=2")
+	b, err := cmd.CombinedOutput()
+	log := string(b)
+	require.NoError(t, err, log)
+
+	require.Contains(t, log, "RUN_STATE_COMPLETED: 2 rounds finalised; published as registry model 1 version 2")
+	require.Contains(t, log, "replay: 2 of 2 finalised rounds recomputed in-process with equal update and weights hashes")
+	require.Contains(t, log, `"federated_run_id": "1"`)
+	require.Contains(t, log, "killed validator 2's sidecar")
+	require.Contains(t, log, "restarted it")
+	rows := 0
+	for _, line := range strings.Split(log, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 12 || f[0] != strconv.Itoa(rows+1) {
+			continue
+		}
+		rows++
+		require.Equal(t, "6", f[2], "selected: %s", line)
+		require.Equal(t, "5", f[3], "updates (the silent provider sends none): %s", line)
+		rejected, err := strconv.Atoi(f[5])
+		require.NoError(t, err)
+		require.GreaterOrEqual(t, rejected, 1, "the corrupt blob must be rejected: %s", line)
+		require.Equal(t, "equal", f[11], line)
+	}
+	require.Equal(t, 2, rows, log)
+
+	lying, err := os.ReadFile(filepath.Join(out, "sidecar1.log"))
+	require.NoError(t, err)
+	require.Contains(t, string(lying), "the validators agreed on another result than this sidecar's")
+	restarted, err := os.ReadFile(filepath.Join(out, "sidecar2.log"))
+	require.NoError(t, err)
+	require.Equal(t, 2, strings.Count(string(restarted), "sidecar running"), "sidecar 2 ran twice")
+	require.NotContains(t, string(restarted), "corrupt")
+}
