@@ -62,7 +62,7 @@ stop() {
   trap - INT TERM EXIT
   echo "==> stopping"
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  pkill -f -- "--dir $OUT/sidecar" 2>/dev/null || true   # a restarted sidecar
+  for f in "$OUT"/sidecar*.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true; done   # restarted sidecars
   [ -f "$OUT/net/pids" ] && while read -r p; do kill "$p" 2>/dev/null || true; done <"$OUT/net/pids"
   wait 2>/dev/null || true
 }
@@ -76,11 +76,10 @@ P=("${K[@]}" --chain-id "$CHAIN" --node tcp://127.0.0.1:26657)
 tx() { "$@" --fees 20000ucohort --gas 400000 -y -o json | sed -n 's/.*"txhash":"\([0-9A-F]*\)".*/\1/p'; }
 wait_tx() { for h in "$@"; do "${C[@]}" q wait-tx "$h" --timeout 60s -o json >/dev/null; done; }
 
-echo "==> model: $("$SC" init-model --model mlp --width $WIDTH --hidden "$HIDDEN" --seed 1 --out "$OUT/model" | tr -d '\n ')"
-SPEC_HASH=$(sha256sum "$OUT/model/spec.json" | cut -d' ' -f1)
-W_HASH=$(sha256sum "$OUT/model/weights.safetensors" | cut -d' ' -f1)
-W_SIZE=$(stat -c %s "$OUT/model/weights.safetensors")
-b64() { echo "$1" | xxd -r -p | base64 -w0; }
+model=$("$SC" init-model --model mlp --width $WIDTH --hidden "$HIDDEN" --seed 1 --out "$OUT/model" | tr -d '\n ')
+echo "==> model: $model"
+field() { echo "$model" | sed -n 's/.*"'"$1"'":"\{0,1\}\([^",}]*\).*/\1/p'; }
+W_HASH=$(field weights_hash) W_SIZE=$(field weights_size)
 
 echo "==> validators' sidecars"
 mirrors=http://127.0.0.1:7100,http://127.0.0.1:7101,http://127.0.0.1:7102,http://127.0.0.1:7103
@@ -93,6 +92,7 @@ validator_sidecar() { # validator_sidecar I: start validator I's sidecar in the 
     --mirrors "$mirrors" --finalize-delay $((3 * i))s "${attack[@]}" >>"$OUT/sidecar$i.log" 2>&1 &
   pids+=($!)
   sidecar_pid[$i]=$!
+  echo $! >"$OUT/sidecar$i.pid"
 }
 declare -A sidecar_pid
 for i in 0 1 2 3; do validator_sidecar "$i"; done
@@ -121,10 +121,10 @@ for ((k = 0; k < PROVIDERS; k++)); do
 done
 
 echo "==> carol registers the model and opens the run"
-arch='{"layers":[{"kind":"dense","inputs":'$WIDTH',"outputs":'$HIDDEN',"activation":"relu"},{"kind":"dense","inputs":'$HIDDEN',"outputs":10}],"spec_format":"cohort-engine-spec/v1","spec_hash":"'$(b64 "$SPEC_HASH")'"}'
+arch='{"layers":[{"kind":"dense","inputs":'$WIDTH',"outputs":'$HIDDEN',"activation":"relu"},{"kind":"dense","inputs":'$HIDDEN',"outputs":10}],"spec_format":"cohort-engine-spec/v1","spec_hash":"'$(field spec_hash_base64)'"}'
 wait_tx "$(tx "${C[@]}" tx registry register-model fashion-mlp classification "$arch" '{"spdx_id":"Apache-2.0"}' --public --from carol)"
 wait_tx "$(tx "${C[@]}" tx registry publish-version 1 "$W_HASH" "$W_SIZE" safetensors "http://127.0.0.1:7100/v1/blobs/sha256/$W_HASH" --semver 1.0.0 --from carol)"
-spec='{"model":{"registry_model_id":"1","registry_version":"1"},"initial_weights_hash":"'$(b64 "$W_HASH")'","initial_weights_location":"http://127.0.0.1:7100/v1/blobs/sha256/'$W_HASH'","rounds":'$ROUNDS',"local_steps":'$LOCAL_STEPS',"batch_size":'$BATCH',"learning_rate":"'$LR'","aggregation":'$RULE',"min_participants":'$MIN_PARTICIPANTS',"max_participants":'$PROVIDERS',"round_deadline_blocks":'$DEADLINE',"reward_per_update":{"denom":"ucohort","amount":"1000"}}'
+spec='{"model":{"registry_model_id":"1","registry_version":"1"},"initial_weights_hash":"'$(field weights_hash_base64)'","initial_weights_location":"http://127.0.0.1:7100/v1/blobs/sha256/'$W_HASH'","rounds":'$ROUNDS',"local_steps":'$LOCAL_STEPS',"batch_size":'$BATCH',"learning_rate":"'$LR'","aggregation":'$RULE',"min_participants":'$MIN_PARTICIPANTS',"max_participants":'$PROVIDERS',"round_deadline_blocks":'$DEADLINE',"reward_per_update":{"denom":"ucohort","amount":"1000"}}'
 wait_tx "$(tx "${C[@]}" tx federated create-run "$spec" --from carol)"
 echo "==> run 1: providers join for 20 blocks, then $ROUNDS rounds (logs in $OUT/*.log)"
 

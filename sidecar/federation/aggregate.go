@@ -112,7 +112,7 @@ func Aggregate(rule types.AggregationRule, global tensor.Set, updates []Submitte
 		case u.Update == nil:
 			reject(u.Hash, "no update")
 		default:
-			if err := SameShapes(u.Update, global); err != nil {
+			if err := u.Update.SameLayout(global); err != nil {
 				reject(u.Hash, err.Error())
 				continue
 			}

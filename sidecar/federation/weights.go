@@ -2,7 +2,6 @@ package federation
 
 import (
 	"fmt"
-	"slices"
 
 	"github.com/cohortchain/cohort/sidecar/safetensors"
 	"github.com/cohortchain/cohort/sidecar/tensor"
@@ -20,7 +19,7 @@ func DecodeWeights(blob []byte, template tensor.Set) (tensor.Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := SameShapes(f.Tensors, template); err != nil {
+	if err := f.Tensors.SameLayout(template); err != nil {
 		return nil, err
 	}
 	for name, t := range f.Tensors {
@@ -29,21 +28,4 @@ func DecodeWeights(blob []byte, template tensor.Set) (tensor.Set, error) {
 		}
 	}
 	return f.Tensors, nil
-}
-
-// SameShapes reports whether s has exactly template's tensor names and shapes.
-func SameShapes(s, template tensor.Set) error {
-	if len(s) != len(template) {
-		return fmt.Errorf("federation: %d tensors, the model has %d", len(s), len(template))
-	}
-	for name, t := range template {
-		u, ok := s[name]
-		if !ok {
-			return fmt.Errorf("federation: tensor %q missing", name)
-		}
-		if !slices.Equal(u.Shape, t.Shape) {
-			return fmt.Errorf("federation: tensor %q has shape %v, the model %v", name, u.Shape, t.Shape)
-		}
-	}
-	return nil
 }

@@ -89,7 +89,7 @@ func (c ClientDP) Aggregate(updates []tensor.Set, round uint64) (tensor.Set, Agg
 	}
 	names := updates[0].Names()
 	for i, u := range updates {
-		if err := sameLayout(updates[0], names, u); err != nil {
+		if err := u.SameLayout(updates[0]); err != nil {
 			return nil, AggregateStats{}, fmt.Errorf("privacy: update %d: %w", i, err)
 		}
 	}
@@ -132,27 +132,6 @@ func (c ClientDP) AggregateVectors(updates [][]float32, round uint64) ([]float32
 		return nil, AggregateStats{}, err
 	}
 	return sum[0], stats, nil
-}
-
-// sameLayout checks that u has exactly the tensors of ref (names, in
-// canonical order) with the same shapes, each valid.
-func sameLayout(ref tensor.Set, names []string, u tensor.Set) error {
-	if len(u) != len(names) {
-		return fmt.Errorf("%d tensors, update 0 has %d", len(u), len(names))
-	}
-	for _, name := range names {
-		t, ok := u[name]
-		if !ok {
-			return fmt.Errorf("lacks %s", name)
-		}
-		if !slices.Equal(t.Shape, ref[name].Shape) {
-			return fmt.Errorf("%s has shape %v, update 0 has %v", name, t.Shape, ref[name].Shape)
-		}
-		if err := t.Validate(); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-	}
-	return nil
 }
 
 // aggregate is Aggregate on updates given as lists of vectors of one

@@ -154,7 +154,7 @@ func TestClientDPBadInput(t *testing.T) {
 	renamed["c"] = renamed["b"]
 	delete(renamed, "b")
 	_, _, err = c.Aggregate([]tensor.Set{good[0], renamed}, 0)
-	require.ErrorContains(t, err, "lacks b")
+	require.ErrorContains(t, err, `"b" missing`)
 	_, _, err = c.AggregateVectors([][]float32{{1, 2}, {1}}, 0)
 	require.ErrorContains(t, err, "values")
 	broken := update(7, 1)

@@ -131,3 +131,24 @@ func (s Set) Hash() ([32]byte, error) {
 	copy(out[:], h.Sum(nil))
 	return out, nil
 }
+
+// SameLayout reports whether s has exactly ref's tensor names and shapes,
+// each tensor valid (data matching its shape).
+func (s Set) SameLayout(ref Set) error {
+	if len(s) != len(ref) {
+		return fmt.Errorf("tensor: %d tensors, want %d", len(s), len(ref))
+	}
+	for _, name := range ref.Names() {
+		t, ok := s[name]
+		if !ok {
+			return fmt.Errorf("tensor: %q missing", name)
+		}
+		if !slices.Equal(t.Shape, ref[name].Shape) {
+			return fmt.Errorf("tensor: %q has shape %v, want %v", name, t.Shape, ref[name].Shape)
+		}
+		if err := t.Validate(); err != nil {
+			return fmt.Errorf("tensor: %q: %w", name, err)
+		}
+	}
+	return nil
+}
