@@ -174,7 +174,7 @@ func (s *shardFlags) split(train engine.Dataset) ([]engine.Dataset, error) {
 	}
 	out := make([]engine.Dataset, len(parts))
 	for i, p := range parts {
-		out[i] = subsetOf(train, p)
+		out[i] = data.Subset(train, p)
 	}
 	return out, nil
 }
@@ -195,7 +195,7 @@ func (s *shardFlags) shard(i int, attack string) (engine.Dataset, error) {
 	}
 	d := shards[i]
 	if attack == daemon.AttackLabelFlip {
-		d = daemon.FlipLabels(d, classesOf(train))
+		d = data.FlipLabels(d, classesOf(train))
 	}
 	return d, nil
 }
@@ -207,14 +207,4 @@ func classesOf(d engine.Dataset) int {
 		c = max(c, y+1)
 	}
 	return c
-}
-
-// subsetOf copies the examples idx of d.
-func subsetOf(d engine.Dataset, idx []int) engine.Dataset {
-	out := engine.Dataset{Width: d.Width, Labels: make([]int, 0, len(idx)), Inputs: make([]float32, 0, len(idx)*d.Width)}
-	for _, i := range idx {
-		out.Inputs = append(out.Inputs, d.Inputs[i*d.Width:(i+1)*d.Width]...)
-		out.Labels = append(out.Labels, d.Labels[i])
-	}
-	return out
 }

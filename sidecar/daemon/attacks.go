@@ -4,7 +4,6 @@ import (
 	"slices"
 
 	"github.com/cohortchain/cohort/sidecar/aggregate"
-	"github.com/cohortchain/cohort/sidecar/engine"
 	"github.com/cohortchain/cohort/sidecar/federation"
 )
 
@@ -14,6 +13,7 @@ import (
 //	sign-flip       sends −4 × its honest update
 //	gaussian        sends Gaussian noise (σ = 1) of the update's size
 //	label-flip      trains honestly on labels mapped y → classes−1−y
+//	                (data.FlipLabels, applied when the data is loaded)
 //	corrupt-blob    commits to a size its blob does not have, so the bytes
 //	                served never match the commitment
 //	silent          joins runs but never submits an update
@@ -42,16 +42,6 @@ func validAttack(role, a string) bool {
 		return slices.Contains(ValidatorAttacks, a)
 	}
 	return slices.Contains(Attacks, a)
-}
-
-// FlipLabels maps every label y of d to classes−1−y (label-flip attack).
-func FlipLabels(d engine.Dataset, classes int) engine.Dataset {
-	out := d
-	out.Labels = make([]int, len(d.Labels))
-	for i, y := range d.Labels {
-		out.Labels[i] = classes - 1 - y
-	}
-	return out
 }
 
 // Attack replaces an honest update with the named attack's (label-flip

@@ -90,3 +90,26 @@ func gamma(g *engine.RNG, alpha float64) float64 {
 		}
 	}
 }
+
+// Subset copies the examples idx of d, in that order: one shard of a
+// partition.
+func Subset(d engine.Dataset, idx []int) engine.Dataset {
+	out := engine.Dataset{Width: d.Width, Labels: make([]int, 0, len(idx)), Inputs: make([]float32, 0, len(idx)*d.Width)}
+	for _, i := range idx {
+		out.Inputs = append(out.Inputs, d.Inputs[i*d.Width:(i+1)*d.Width]...)
+		out.Labels = append(out.Labels, d.Labels[i])
+	}
+	return out
+}
+
+// FlipLabels returns d with every label y mapped to classes−1−y: the
+// label-flip attack of a Byzantine client (the inputs are shared, not
+// copied).
+func FlipLabels(d engine.Dataset, classes int) engine.Dataset {
+	out := d
+	out.Labels = make([]int, len(d.Labels))
+	for i, y := range d.Labels {
+		out.Labels[i] = classes - 1 - y
+	}
+	return out
+}

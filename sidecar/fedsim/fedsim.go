@@ -10,6 +10,7 @@ import (
 
 	"github.com/cohortchain/cohort/sidecar/aggregate"
 	"github.com/cohortchain/cohort/sidecar/compress"
+	"github.com/cohortchain/cohort/sidecar/data"
 	"github.com/cohortchain/cohort/sidecar/engine"
 	"github.com/cohortchain/cohort/sidecar/par"
 	"github.com/cohortchain/cohort/sidecar/tensor"
@@ -198,14 +199,9 @@ func Run(cfg Config, train, test engine.Dataset, classes int) ([]Round, tensor.S
 // subset copies the examples of a shard; flip maps label y to classes-1-y
 // (the label-flip attack).
 func subset(d engine.Dataset, idx []int, flip bool, classes int) engine.Dataset {
-	out := engine.Dataset{Inputs: make([]float32, 0, len(idx)*d.Width), Labels: make([]int, 0, len(idx)), Width: d.Width}
-	for _, i := range idx {
-		out.Inputs = append(out.Inputs, d.Inputs[i*d.Width:(i+1)*d.Width]...)
-		y := d.Labels[i]
-		if flip {
-			y = classes - 1 - y
-		}
-		out.Labels = append(out.Labels, y)
+	out := data.Subset(d, idx)
+	if flip {
+		return data.FlipLabels(out, classes)
 	}
 	return out
 }
