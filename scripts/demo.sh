@@ -61,10 +61,19 @@ pids=()
 stop() {
   trap - INT TERM EXIT
   echo "==> stopping"
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for f in "$OUT"/sidecar*.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true; done   # restarted sidecars
-  [ -f "$OUT/net/pids" ] && while read -r p; do kill "$p" 2>/dev/null || true; done <"$OUT/net/pids"
+  all=("${pids[@]}")
+  for f in "$OUT"/sidecar*.pid "$OUT/net/pids"; do
+    if [ -f "$f" ]; then while read -r p; do all+=("$p"); done <"$f"; fi
+  done
+  for p in "${all[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  # The nodes are not this shell's children: wait until they have exited.
+  for _ in $(seq 1 100); do
+    alive=0
+    for p in "${all[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.2
+  done
 }
 trap stop INT TERM EXIT
 
