@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"strconv"
@@ -135,12 +136,14 @@ type roundRow struct {
 	StateBytes                            int
 	Replay                                string
 	TrainReplay, AggregateReplay          time.Duration
+	// Epsilon is the client-dp ε spent once this round was finalised ("" for
+	// other runs).
+	Epsilon string
 }
 
 func (w *watcher) follow(ctx context.Context, runID uint64, poll time.Duration) error {
-	fmt.Fprintf(w.out, "%5s %4s %8s %7s %8s %8s %8s %14s %9s %8s %11s %s\n",
-		"round", "try", "selected", "updates", "accepted", "rejected", "test-acc", "paid(ucohort)", "collect", "agree", "state-bytes", "replay")
 	next := uint32(1)
+	header := false
 	t := time.NewTicker(poll)
 	defer t.Stop()
 	for {
@@ -149,6 +152,10 @@ func (w *watcher) follow(ctx context.Context, runID uint64, poll time.Duration) 
 			return err
 		}
 		run := rresp.Run
+		if !header {
+			w.header(run)
+			header = true
+		}
 		if w.global == nil && run.State != fedtypes.RUN_STATE_OPEN {
 			if w.global, err = w.weights(ctx, run.Spec.InitialWeightsHash, run.Spec.InitialWeightsLocation); err != nil {
 				return err
@@ -174,7 +181,12 @@ func (w *watcher) follow(ctx context.Context, runID uint64, poll time.Duration) 
 		}
 		if run.State.Terminal() {
 			fmt.Fprintf(w.out, "run %d %s: %s\n", run.Id, run.State, run.EndReason)
-			if w.parts != nil {
+			switch {
+			case isDP(run):
+				fmt.Fprintf(w.out, "replay: %d of %d finalised rounds re-aggregated in-process from the committed (privately noised) update blobs, with equal weights hashes\n", w.replays, len(w.rows))
+				fmt.Fprintf(w.out, "client-dp: ε = %s spent of %s (δ = %s, clip %s, noise multiplier %s)\n", run.DpEpsilonSpent,
+					run.Spec.Privacy.Epsilon, run.Spec.Privacy.Delta, run.Spec.Privacy.ClipNorm, run.Spec.Privacy.NoiseMultiplier)
+			case w.parts != nil:
 				fmt.Fprintf(w.out, "replay: %d of %d finalised rounds recomputed in-process with equal update and weights hashes\n", w.replays, len(w.rows))
 			}
 			w.summary()
@@ -189,6 +201,19 @@ func (w *watcher) follow(ctx context.Context, runID uint64, poll time.Duration) 
 		case <-t.C:
 		}
 	}
+}
+
+// isDP reports whether run is a client-dp run.
+func isDP(run fedtypes.Run) bool { return run.Spec.Privacy.Mode == fedtypes.PRIVACY_MODE_CLIENT_DP }
+
+// header prints the table's header; client-dp runs get an ε column.
+func (w *watcher) header(run fedtypes.Run) {
+	eps := ""
+	if isDP(run) {
+		eps = fmt.Sprintf(" %9s", "dp-eps")
+	}
+	fmt.Fprintf(w.out, "%5s %4s %8s %7s %8s %8s %8s %14s%s %9s %8s %11s %s\n",
+		"round", "try", "selected", "updates", "accepted", "rejected", "test-acc", "paid(ucohort)", eps, "collect", "agree", "state-bytes", "replay")
 }
 
 // summary prints where a round's time went, on average: on-chain phases
@@ -261,12 +286,26 @@ func (w *watcher) finalised(ctx context.Context, run fedtypes.Run, r fedtypes.Ro
 		}
 	}
 	row.Replay = "-"
-	if w.parts != nil {
-		rep, err := daemon.ReplayRound(w.spec, w.global, run, r, uresp.Updates, w.parts)
-		if err != nil {
+	if isDP(run) {
+		// The ε the chain recorded when it finalised this round (the
+		// accountant's function, so equal to run.dp_epsilon_spent then).
+		if eps, err := run.Spec.Privacy.EpsilonAfterRounds(r.Number); err == nil {
+			row.Epsilon = eps.String()
+		}
+	}
+	if w.parts != nil || isDP(run) {
+		// A client-dp round is always re-aggregated from the committed
+		// blobs; its training is re-run only when --participants is given.
+		rep, err := daemon.ReplayRound(w.spec, w.global, run, r, uresp.Updates, w.parts, w.fetchUpdate(ctx))
+		switch {
+		case err != nil:
 			row.Replay = "MISMATCH: " + err.Error()
-		} else {
+		case rep.Private:
+			row.Replay = "updates: private (noised), aggregate: equal"
+		default:
 			row.Replay = "equal"
+		}
+		if err == nil {
 			row.TrainReplay, row.AggregateReplay = rep.Train, rep.Aggregate
 			w.replays++
 		}
@@ -286,12 +325,47 @@ func (w *watcher) finalised(ctx context.Context, run fedtypes.Run, r fedtypes.Ro
 		}
 		return d.Round(10 * time.Millisecond).String()
 	}
-	fmt.Fprintf(w.out, "%5d %4d %8d %7d %8d %8d %7.2f%% %14s %9s %8s %11d %s\n", row.Round, row.Attempt, row.Selected, row.Updates,
-		row.Accepted, row.Rejected, 100*row.Accuracy, row.Paid, dur(row.Collect), dur(row.Agree), row.StateBytes, row.Replay)
+	eps := ""
+	if isDP(run) {
+		eps = fmt.Sprintf(" %9s", shortDec(row.Epsilon))
+	}
+	fmt.Fprintf(w.out, "%5d %4d %8d %7d %8d %8d %7.2f%% %14s%s %9s %8s %11d %s\n", row.Round, row.Attempt, row.Selected, row.Updates,
+		row.Accepted, row.Rejected, 100*row.Accuracy, row.Paid, eps, dur(row.Collect), dur(row.Agree), row.StateBytes, row.Replay)
 	if w.htmlPath != "" {
 		return os.WriteFile(w.htmlPath, plotHTML(run.Id, w.rows), 0o644)
 	}
 	return nil
+}
+
+// shortDec prints a decimal string with 3 decimals ("-" when empty).
+func shortDec(s string) string {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return "-"
+	}
+	return strconv.FormatFloat(f, 'f', 3, 64)
+}
+
+// fetchUpdate fetches an update's committed blob from its location,
+// verified against its hash and size (for the client-dp replay).
+// The size limit is the chain's, as validators apply it.
+func (w *watcher) fetchUpdate(ctx context.Context) daemon.FetchUpdate {
+	return func(u fedtypes.Update) ([]byte, error) {
+		presp, err := w.fed.Params(ctx, &fedtypes.QueryParamsRequest{})
+		if err != nil {
+			return nil, err
+		}
+		var ref blobstore.Ref
+		copy(ref.Hash[:], u.Hash)
+		ref.Size = int64(u.Size_)
+		c, err := blobstore.ClientFor(u.Location)
+		if err != nil {
+			return nil, err
+		}
+		fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		return c.Fetch(fctx, ref, int64(min(presp.Params.MaxUpdateSize, math.MaxInt64)))
+	}
 }
 
 // weights fetches and hash-checks a weights blob.

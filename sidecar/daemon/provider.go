@@ -139,6 +139,15 @@ func (d *Daemon) contribute(ctx context.Context, run fedtypes.Run, round fedtype
 	if err != nil {
 		return err
 	}
+	if dp, ok, err := federation.DPParamsOf(run.Spec.Privacy); err != nil {
+		return err
+	} else if ok {
+		// Client-dp: the committed blob is the clipped update plus private
+		// Gaussian noise (federation.PrivatizeUpdate).
+		if res, err = federation.PrivatizeUpdate(res, dp); err != nil {
+			return err
+		}
+	}
 	if res, err = Attack(d.cfg.Attack, res, round.Seed); err != nil {
 		return err
 	}

@@ -67,7 +67,7 @@ func (d *Daemon) validatorStep(ctx context.Context) error {
 // period since the round was first seen has not passed; an update whose
 // bytes do not match its commitment is rejected at once.
 func (d *Daemon) aggregateRound(ctx context.Context, run fedtypes.Run, round fedtypes.Round, key string) (outcomeRecord, bool, error) {
-	if run.Spec.Privacy.Mode != fedtypes.PRIVACY_MODE_NONE {
+	if m := run.Spec.Privacy.Mode; m != fedtypes.PRIVACY_MODE_NONE && m != fedtypes.PRIVACY_MODE_CLIENT_DP {
 		return outcomeRecord{}, false, fmt.Errorf("privacy mode %s is not aggregated by this sidecar yet", run.Spec.Privacy.Mode)
 	}
 	spec, err := d.specOf(ctx, run)
@@ -110,7 +110,7 @@ func (d *Daemon) aggregateRound(ctx context.Context, run fedtypes.Run, round fed
 		subs = append(subs, sub)
 	}
 	start := time.Now()
-	o, err := federation.Aggregate(run.Spec.Aggregation, global, subs)
+	o, err := federation.AggregateRun(run.Spec, global, subs)
 	if err != nil {
 		return outcomeRecord{}, false, err
 	}

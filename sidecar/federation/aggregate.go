@@ -83,6 +83,27 @@ type Outcome struct {
 // ErrNothingToAggregate is returned when no update of the round is usable.
 var ErrNothingToAggregate = errors.New("federation: no valid update to aggregate")
 
+// AggregateRun aggregates a round of a run with spec: Aggregate under
+// the run's rule, except that a client-dp run takes the unweighted mean
+// of the valid updates within the client-dp norm bound (see the package's
+// client-dp notes; the rule must be fedavg). Secure-aggregation runs are
+// not aggregated by this sidecar. Validators and the replay both call it.
+func AggregateRun(spec types.RunSpec, global tensor.Set, updates []Submitted) (Outcome, error) {
+	switch spec.Privacy.Mode {
+	case types.PRIVACY_MODE_NONE:
+		return Aggregate(spec.Aggregation, global, updates)
+	case types.PRIVACY_MODE_CLIENT_DP:
+		p, _, err := DPParamsOf(spec.Privacy)
+		if err != nil {
+			return Outcome{}, err
+		}
+		ups := slices.Clone(updates)
+		sort.Slice(ups, func(i, j int) bool { return bytes.Compare(ups[i].Hash, ups[j].Hash) < 0 })
+		return aggregateClientDP(spec.Aggregation, p, global, ups)
+	}
+	return Outcome{}, fmt.Errorf("federation: privacy mode %s is not aggregated by this sidecar", spec.Privacy.Mode)
+}
+
 // Aggregate applies rule to the valid updates of a round, in byte-wise
 // order of their hashes, and adds the result to global. Which updates are
 // accepted: for Krum and Multi-Krum the ones the rule selects; for FedAvg
@@ -138,12 +159,19 @@ func Aggregate(rule types.AggregationRule, global tensor.Set, updates []Submitte
 			reject(u.Hash, "outlier under "+r.Name())
 		}
 	}
+	return finish(out, global, delta)
+}
+
+// finish sorts out's hashes and completes it with the new global weights,
+// global + delta, their blob and its hash.
+func finish(out Outcome, global tensor.Set, delta []float32) (Outcome, error) {
 	sortHashes(out.Accepted)
 	sortHashes(out.Rejected)
 	flat := aggregate.Flatten(global)
 	for i := range flat {
 		flat[i] += delta[i]
 	}
+	var err error
 	if out.Weights, err = aggregate.Unflatten(flat, global); err != nil {
 		return Outcome{}, err
 	}
