@@ -31,10 +31,11 @@ import (
 // Value is what an outcome says about the provider: 1 good, 0 bad.
 func (o Outcome) Value() (sdkmath.LegacyDec, error) {
 	switch o {
-	case OUTCOME_JOB_COMPLETED, OUTCOME_DISPUTE_WON, OUTCOME_FEDERATED_UPDATE_ACCEPTED:
+	case OUTCOME_JOB_COMPLETED, OUTCOME_DISPUTE_WON, OUTCOME_FEDERATED_UPDATE_ACCEPTED, OUTCOME_VERIFICATION_PASSED:
 		return sdkmath.LegacyOneDec(), nil
 	case OUTCOME_JOB_FAILED, OUTCOME_DISPUTE_LOST, OUTCOME_LIVENESS_MISSED, OUTCOME_SLASHED,
-		OUTCOME_FEDERATED_UPDATE_REJECTED, OUTCOME_FEDERATED_UPDATE_MISSED:
+		OUTCOME_FEDERATED_UPDATE_REJECTED, OUTCOME_FEDERATED_UPDATE_MISSED,
+		OUTCOME_VERIFICATION_FAILED, OUTCOME_VERIFICATION_UNAVAILABLE:
 		return sdkmath.LegacyZeroDec(), nil
 	default:
 		return sdkmath.LegacyDec{}, fmt.Errorf("%w: %s", ErrInvalidOutcome, o)
@@ -42,7 +43,9 @@ func (o Outcome) Value() (sdkmath.LegacyDec, error) {
 }
 
 // Severe reports whether the outcome weighs severe_weight times more.
-func (o Outcome) Severe() bool { return o == OUTCOME_DISPUTE_LOST || o == OUTCOME_SLASHED }
+func (o Outcome) Severe() bool {
+	return o == OUTCOME_DISPUTE_LOST || o == OUTCOME_SLASHED || o == OUTCOME_VERIFICATION_FAILED
+}
 
 // Weight multiplies the learning rate for the outcome: severeWeight for
 // severe outcomes, (1 + severeWeight)/2 for a federated update rejected as
