@@ -291,11 +291,15 @@ func New(
 		app.ProviderKeeper, app.ReputationKeeper, authority)
 	app.RegistryKeeper = registrykeeper.NewKeeper(appCodec, runtime.NewKVStoreService(keys[registrytypes.StoreKey]), addrCodec, app.MarketKeeper, authority)
 	app.FederatedKeeper = federatedkeeper.NewKeeper(appCodec, runtime.NewKVStoreService(keys[federatedtypes.StoreKey]), app.AccountKeeper, app.BankKeeper,
-		app.ProviderKeeper, app.ReputationKeeper, app.RegistryKeeper, authority)
-	// Validators' agreed round aggregates go to the federated module.
-	app.VoteExtensions.Register(federatedtypes.AttestationKind, voteext.HandlerFunc(func(ctx sdk.Context, a voteext.Agreement) error {
-		return app.FederatedKeeper.OnAgreement(ctx, a.Subject, a.ResultHash)
-	}))
+		app.ProviderKeeper, app.ReputationKeeper, app.RegistryKeeper, app.StakingKeeper, authority)
+	// Round aggregates agreed by each round's committee go to the federated
+	// module.
+	app.VoteExtensions.Register(federatedtypes.AttestationKind, voteext.CommitteeHandler{
+		Agree: func(ctx sdk.Context, a voteext.Agreement) error {
+			return app.FederatedKeeper.OnAgreement(ctx, a.Subject, a.ResultHash)
+		},
+		CommitteeOf: app.FederatedKeeper.Committee,
+	})
 
 	app.EpochsKeeper = epochskeeper.NewKeeper(runtime.NewKVStoreService(keys[epochstypes.StoreKey]), appCodec)
 	app.EpochsKeeper.SetHooks(epochstypes.NewMultiEpochHooks(app.ProviderKeeper, app.ReputationKeeper))

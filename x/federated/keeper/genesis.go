@@ -10,8 +10,9 @@ import (
 	"github.com/cohortchain/cohort/x/federated/types"
 )
 
-// InitGenesis loads runs, participants, rounds and updates, and rebuilds the
-// queues from them; gs must be valid.
+// InitGenesis loads runs, participants, rounds, updates and
+// secure-aggregation messages, and rebuilds the queues from them; gs must
+// be valid.
 func (k Keeper) InitGenesis(ctx context.Context, gs types.GenesisState) error {
 	if err := k.Params.Set(ctx, gs.Params); err != nil {
 		return err
@@ -60,6 +61,15 @@ func (k Keeper) InitGenesis(ctx context.Context, gs types.GenesisState) error {
 			return err
 		}
 	}
+	for _, m := range gs.SecaggMessages {
+		a, err := k.addr("participant", m.Participant)
+		if err != nil {
+			return err
+		}
+		if err := k.SecAgg.Set(ctx, collections.Join4(m.RunId, m.Round, int32(m.Stage), a), m); err != nil {
+			return err
+		}
+	}
 	return k.NextRunID.Set(ctx, gs.NextRunId)
 }
 
@@ -90,6 +100,12 @@ func (k Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error) 
 	}
 	if err := k.Updates.Walk(ctx, nil, func(_ collections.Triple[uint64, uint32, sdk.AccAddress], u types.Update) (bool, error) {
 		gs.Updates = append(gs.Updates, u)
+		return false, nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := k.SecAgg.Walk(ctx, nil, func(_ collections.Quad[uint64, uint32, int32, sdk.AccAddress], m types.SecAggMessage) (bool, error) {
+		gs.SecaggMessages = append(gs.SecaggMessages, m)
 		return false, nil
 	}); err != nil {
 		return nil, err

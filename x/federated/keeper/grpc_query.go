@@ -96,6 +96,21 @@ func (q queryServer) Updates(ctx context.Context, req *types.QueryUpdatesRequest
 	return res, nil
 }
 
+func (q queryServer) SecAggMessages(ctx context.Context, req *types.QuerySecAggMessagesRequest) (*types.QuerySecAggMessagesResponse, error) {
+	if req == nil {
+		return nil, status.Error(codes.InvalidArgument, "empty request")
+	}
+	round, err := q.k.GetRound(ctx, req.RunId, req.Round)
+	if err != nil {
+		return nil, status.Error(codes.NotFound, err.Error())
+	}
+	msgs, err := q.k.SecAggMessages(ctx, round, req.Stage)
+	if err != nil {
+		return nil, status.Error(codes.Internal, err.Error())
+	}
+	return &types.QuerySecAggMessagesResponse{Messages: msgs}, nil
+}
+
 func (q queryServer) Escrow(ctx context.Context, _ *types.QueryEscrowRequest) (*types.QueryEscrowResponse, error) {
 	total, err := q.k.EscrowTotal(ctx)
 	if err != nil {

@@ -29,6 +29,7 @@ type Keeper struct {
 	providers    types.ProviderKeeper
 	reputation   types.ReputationKeeper
 	registry     types.RegistryKeeper
+	staking      types.StakingKeeper
 	authority    string
 	moduleAddr   sdk.AccAddress
 
@@ -42,6 +43,9 @@ type Keeper struct {
 	Rounds collections.Map[collections.Pair[uint64, uint32], types.Round]
 	// Updates by (run id, round number, participant).
 	Updates collections.Map[collections.Triple[uint64, uint32, sdk.AccAddress], types.Update]
+	// SecAgg holds secure-aggregation message commitments by (run id,
+	// round number, stage, participant).
+	SecAgg collections.Map[collections.Quad[uint64, uint32, int32, sdk.AccAddress], types.SecAggMessage]
 	// DeadlineQueue holds the current round of each training run by the
 	// height its collection or aggregation ends.
 	DeadlineQueue collections.KeySet[collections.Pair[int64, uint64]]
@@ -50,10 +54,11 @@ type Keeper struct {
 }
 
 // NewKeeper returns the federated keeper; authority may change the params.
-// reputation and registry may be nil: selection is then unweighted, and
-// registry model references are not checked.
+// reputation, registry and staking may be nil: selection is then
+// unweighted, registry model references are not checked, and every round
+// is decided by the whole validator set rather than a sampled committee.
 func NewKeeper(cdc codec.BinaryCodec, storeService store.KVStoreService, ak types.AccountKeeper, bank types.BankKeeper,
-	providers types.ProviderKeeper, reputation types.ReputationKeeper, registry types.RegistryKeeper, authority string,
+	providers types.ProviderKeeper, reputation types.ReputationKeeper, registry types.RegistryKeeper, staking types.StakingKeeper, authority string,
 ) Keeper {
 	moduleAddr := ak.GetModuleAddress(types.ModuleName)
 	if moduleAddr == nil {
@@ -62,14 +67,16 @@ func NewKeeper(cdc codec.BinaryCodec, storeService store.KVStoreService, ak type
 	sb := collections.NewSchemaBuilder(storeService)
 	pairHeightID := collections.PairKeyCodec(collections.Int64Key, collections.Uint64Key)
 	k := Keeper{
-		cdc: cdc, addressCodec: ak.AddressCodec(), bank: bank, providers: providers, reputation: reputation, registry: registry,
+		cdc: cdc, addressCodec: ak.AddressCodec(), bank: bank, providers: providers, reputation: reputation, registry: registry, staking: staking,
 		authority: authority, moduleAddr: moduleAddr,
-		Params:        collections.NewItem(sb, types.ParamsKey, "params", codec.CollValue[types.Params](cdc)),
-		Runs:          collections.NewMap(sb, types.RunsKey, "runs", collections.Uint64Key, codec.CollValue[types.Run](cdc)),
-		NextRunID:     collections.NewSequence(sb, types.NextRunIDKey, "next_run_id"),
-		Participants:  collections.NewMap(sb, types.ParticipantsKey, "participants", collections.PairKeyCodec(collections.Uint64Key, sdk.AccAddressKey), codec.CollValue[types.Participant](cdc)),
-		Rounds:        collections.NewMap(sb, types.RoundsKey, "rounds", collections.PairKeyCodec(collections.Uint64Key, collections.Uint32Key), codec.CollValue[types.Round](cdc)),
-		Updates:       collections.NewMap(sb, types.UpdatesKey, "updates", collections.TripleKeyCodec(collections.Uint64Key, collections.Uint32Key, sdk.AccAddressKey), codec.CollValue[types.Update](cdc)),
+		Params:       collections.NewItem(sb, types.ParamsKey, "params", codec.CollValue[types.Params](cdc)),
+		Runs:         collections.NewMap(sb, types.RunsKey, "runs", collections.Uint64Key, codec.CollValue[types.Run](cdc)),
+		NextRunID:    collections.NewSequence(sb, types.NextRunIDKey, "next_run_id"),
+		Participants: collections.NewMap(sb, types.ParticipantsKey, "participants", collections.PairKeyCodec(collections.Uint64Key, sdk.AccAddressKey), codec.CollValue[types.Participant](cdc)),
+		Rounds:       collections.NewMap(sb, types.RoundsKey, "rounds", collections.PairKeyCodec(collections.Uint64Key, collections.Uint32Key), codec.CollValue[types.Round](cdc)),
+		Updates:      collections.NewMap(sb, types.UpdatesKey, "updates", collections.TripleKeyCodec(collections.Uint64Key, collections.Uint32Key, sdk.AccAddressKey), codec.CollValue[types.Update](cdc)),
+		SecAgg: collections.NewMap(sb, types.SecAggKey, "secagg_messages",
+			collections.QuadKeyCodec(collections.Uint64Key, collections.Uint32Key, collections.Int32Key, sdk.AccAddressKey), codec.CollValue[types.SecAggMessage](cdc)),
 		DeadlineQueue: collections.NewKeySet(sb, types.DeadlineQueueKey, "deadline_queue", pairHeightID),
 		JoinQueue:     collections.NewKeySet(sb, types.JoinQueueKey, "join_queue", pairHeightID),
 	}

@@ -333,10 +333,18 @@ func TestCreateRunRejectsBadInput(t *testing.T) {
 	} {
 		s := spec()
 		s.MinParticipants, s.MaxParticipants, s.Aggregation = 7, 8, a
-		s.Privacy = types.Privacy{Mode: types.PRIVACY_MODE_CLIENT_DP, Epsilon: "8", Delta: "0.00001", ClipNorm: "1", NoiseMultiplier: "1.1"}
 		s.Compression = types.Compression{Mode: types.COMPRESSION_MODE_TOPK, TopkFraction: "0.1"}
 		require.NoError(t, s.Validate(types.DefaultParams()), a.Name)
 	}
+	// Privacy modes aggregate with fedavg (TestCreateRunPrivacyNeedsFedAvg
+	// has the refusals).
+	s := spec()
+	s.Privacy = types.Privacy{Mode: types.PRIVACY_MODE_CLIENT_DP, Epsilon: "8", Delta: "0.00001", ClipNorm: "1", NoiseMultiplier: "1.1"}
+	s.Compression = types.Compression{Mode: types.COMPRESSION_MODE_TOPK, TopkFraction: "0.1"}
+	require.NoError(t, s.Validate(types.DefaultParams()), "client-dp")
+	s = spec()
+	s.Privacy = types.Privacy{Mode: types.PRIVACY_MODE_SECURE_AGGREGATION}
+	require.NoError(t, s.Validate(types.DefaultParams()), "secure aggregation")
 }
 
 func TestCancelRunRefundsUnspent(t *testing.T) {

@@ -51,3 +51,7 @@ func (s msgServer) UpdateParams(ctx context.Context, msg *types.MsgUpdateParams)
 	}
 	return &types.MsgUpdateParamsResponse{}, s.k.Params.Set(ctx, msg.Params)
 }
+
+func (s msgServer) SubmitSecAggMessage(ctx context.Context, msg *types.MsgSubmitSecAggMessage) (*types.MsgSubmitSecAggMessageResponse, error) {
+	return &types.MsgSubmitSecAggMessageResponse{}, s.k.SubmitSecAggMessage(ctx, msg)
+}

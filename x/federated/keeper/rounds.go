@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	"cosmossdk.io/collections"
 	sdkmath "cosmossdk.io/math"
@@ -22,9 +23,15 @@ import (
 // proposed; a proposer could still grind the header by reordering its own
 // transactions, which a verifiable random beacon would close (x/verify).
 func selectionSeed(ctx context.Context, runID uint64, round, attempt uint32) []byte {
+	return blockSeed(ctx, "cohort/federated/selection/v1", runID, round, attempt)
+}
+
+// blockSeed is sha256(domain ‖ header hash ‖ app hash ‖ run ‖ round ‖
+// attempt): randomness of the current block for one purpose of one round.
+func blockSeed(ctx context.Context, domain string, runID uint64, round, attempt uint32) []byte {
 	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	h := sha256.New()
-	h.Write([]byte("cohort/federated/selection/v1"))
+	h.Write([]byte(domain))
 	h.Write(sdkCtx.HeaderHash())
 	h.Write(sdkCtx.BlockHeader().AppHash)
 	var b [16]byte
@@ -121,6 +128,11 @@ func (k Keeper) startRound(ctx context.Context, run *types.Run, number, attempt 
 		StartHeight: h, DeadlineHeight: h + run.Spec.RoundDeadlineBlocks,
 		Required: types.RequiredUpdates(uint32(len(chosen)), run.Spec.MinParticipants, params.QuorumFraction),
 	}
+	if run.Spec.Privacy.Mode == types.PRIVACY_MODE_SECURE_AGGREGATION {
+		round.SecaggStage = types.SECAGG_STAGE_ADVERTISE
+		round.SecaggThreshold = types.SecAggThreshold(uint32(len(chosen)))
+		round.Required = max(round.Required, round.SecaggThreshold)
+	}
 	for _, c := range chosen {
 		round.Selected = append(round.Selected, k.str(c))
 	}
@@ -158,37 +170,27 @@ func (k Keeper) SubmitUpdate(ctx context.Context, msg *types.MsgSubmitUpdate) er
 	if err := msg.ValidateFields(params); err != nil {
 		return err
 	}
-	run, err := k.GetRun(ctx, msg.RunId)
+	run, round, err := k.currentRound(ctx, msg.RunId, msg.Round)
 	if err != nil {
 		return err
 	}
-	if run.State != types.RUN_STATE_TRAINING {
-		return fmt.Errorf("%w: run %d is %s", types.ErrInvalidState, run.Id, run.State)
-	}
-	if msg.Round != run.CurrentRound {
-		return fmt.Errorf("%w: run %d is in round %d, not %d", types.ErrWrongRound, run.Id, run.CurrentRound, msg.Round)
-	}
-	round, err := k.GetRound(ctx, run.Id, msg.Round)
-	if err != nil {
+	if err := k.checkSelected(round, msg.Participant); err != nil {
 		return err
 	}
-	if round.State != types.ROUND_STATE_COLLECTING {
-		return fmt.Errorf("%w: round %d of run %d is %s", types.ErrInvalidState, round.Number, run.Id, round.State)
-	}
-	h := height(ctx)
-	if h > round.DeadlineHeight {
-		return fmt.Errorf("%w: round %d of run %d ended at height %d", types.ErrDeadlinePassed, round.Number, run.Id, round.DeadlineHeight)
-	}
-	selected := false
-	for _, s := range round.Selected {
-		if s == msg.Participant {
-			selected = true
-			break
+	secagg := run.Spec.Privacy.Mode == types.PRIVACY_MODE_SECURE_AGGREGATION
+	if secagg {
+		// The update of a secure-aggregation round is the masked input of
+		// a participant that shared its keys.
+		if round.SecaggStage != types.SECAGG_STAGE_MASKED_INPUT {
+			return fmt.Errorf("%w: round %d of run %d is in secure-aggregation step %s, not masked-input", types.ErrInvalidState, round.Number, run.Id, round.SecaggStage)
+		}
+		if ok, err := k.tookPreviousStep(ctx, round, types.SECAGG_STAGE_MASKED_INPUT, participant); err != nil {
+			return err
+		} else if !ok {
+			return fmt.Errorf("%w: %s did not share its keys this round", types.ErrInvalidSecAgg, msg.Participant)
 		}
 	}
-	if !selected {
-		return fmt.Errorf("%w: %s in round %d of run %d", types.ErrNotSelected, msg.Participant, round.Number, run.Id)
-	}
+	h := height(ctx)
 	key := collections.Join3(run.Id, round.Number, participant)
 	if has, err := k.Updates.Has(ctx, key); err != nil {
 		return err
@@ -215,7 +217,17 @@ func (k Keeper) SubmitUpdate(ctx context.Context, msg *types.MsgSubmitUpdate) er
 		return err
 	}
 	round.Submitted++
-	if round.Submitted == uint32(len(round.Selected)) {
+	if secagg {
+		sharers, err := k.secAggExpected(ctx, round)
+		if err != nil {
+			return err
+		}
+		if round.Submitted == sharers {
+			if retried, err := k.advanceSecAgg(ctx, &run, &round, params); err != nil || retried {
+				return err
+			}
+		}
+	} else if round.Submitted == uint32(len(round.Selected)) {
 		if err := k.toAggregating(ctx, &round, params); err != nil {
 			return err
 		}
@@ -223,14 +235,51 @@ func (k Keeper) SubmitUpdate(ctx context.Context, msg *types.MsgSubmitUpdate) er
 	return k.Rounds.Set(ctx, collections.Join(run.Id, round.Number), round)
 }
 
-// toAggregating moves a collecting round to aggregation with a new deadline.
-// The caller stores the round.
+// currentRound returns a training run and its round number, which must be
+// the run's current round, collecting, before its deadline.
+func (k Keeper) currentRound(ctx context.Context, runID uint64, number uint32) (types.Run, types.Round, error) {
+	run, err := k.GetRun(ctx, runID)
+	if err != nil {
+		return run, types.Round{}, err
+	}
+	if run.State != types.RUN_STATE_TRAINING {
+		return run, types.Round{}, fmt.Errorf("%w: run %d is %s", types.ErrInvalidState, run.Id, run.State)
+	}
+	if number != run.CurrentRound {
+		return run, types.Round{}, fmt.Errorf("%w: run %d is in round %d, not %d", types.ErrWrongRound, run.Id, run.CurrentRound, number)
+	}
+	round, err := k.GetRound(ctx, run.Id, number)
+	if err != nil {
+		return run, round, err
+	}
+	if round.State != types.ROUND_STATE_COLLECTING {
+		return run, round, fmt.Errorf("%w: round %d of run %d is %s", types.ErrInvalidState, round.Number, run.Id, round.State)
+	}
+	if h := height(ctx); h > round.DeadlineHeight {
+		return run, round, fmt.Errorf("%w: round %d of run %d ended at height %d", types.ErrDeadlinePassed, round.Number, run.Id, round.DeadlineHeight)
+	}
+	return run, round, nil
+}
+
+// checkSelected fails unless participant was selected for round.
+func (k Keeper) checkSelected(round types.Round, participant string) error {
+	if !slices.Contains(round.Selected, participant) {
+		return fmt.Errorf("%w: %s in round %d of run %d", types.ErrNotSelected, participant, round.Number, round.RunId)
+	}
+	return nil
+}
+
+// toAggregating moves a collecting round to aggregation with a new deadline
+// and draws its committee (drawCommittee). The caller stores the round.
 func (k Keeper) toAggregating(ctx context.Context, round *types.Round, params types.Params) error {
 	if err := k.DeadlineQueue.Remove(ctx, collections.Join(round.DeadlineHeight, round.RunId)); err != nil {
 		return err
 	}
 	round.State = types.ROUND_STATE_AGGREGATING
 	round.DeadlineHeight = height(ctx) + params.AggregationTimeoutBlocks
+	if err := k.drawCommittee(ctx, round, params); err != nil {
+		return err
+	}
 	return k.DeadlineQueue.Set(ctx, collections.Join(round.DeadlineHeight, round.RunId))
 }
 
@@ -254,6 +303,9 @@ func (k Keeper) retryOrFail(ctx context.Context, run *types.Run, round types.Rou
 			fmt.Sprintf("round %d failed after %d attempts: %s", round.Number, round.Attempt+1, why))
 	}
 	if err := k.Updates.Clear(ctx, collections.NewSuperPrefixedTripleRange[uint64, uint32, sdk.AccAddress](run.Id, round.Number)); err != nil {
+		return err
+	}
+	if err := k.SecAgg.Clear(ctx, collections.NewSuperPrefixedQuadRange[uint64, uint32, int32, sdk.AccAddress](run.Id, round.Number)); err != nil {
 		return err
 	}
 	return k.startRound(ctx, run, round.Number, round.Attempt+1, params)
@@ -333,6 +385,9 @@ func (k Keeper) roundDeadline(ctx context.Context, run types.Run, params types.P
 	}
 	if round.DeadlineHeight > height(ctx) {
 		return nil // a stale queue entry
+	}
+	if round.State == types.ROUND_STATE_COLLECTING && round.SecaggStage != types.SECAGG_STAGE_UNSPECIFIED {
+		return k.secAggDeadline(ctx, &run, round, params)
 	}
 	if round.State == types.ROUND_STATE_COLLECTING {
 		if err := k.recordMisses(ctx, round); err != nil {

@@ -10,7 +10,7 @@ import (
 // RegisterInterfaces registers the module's messages.
 func RegisterInterfaces(registry codectypes.InterfaceRegistry) {
 	registry.RegisterImplementations((*sdk.Msg)(nil),
-		&MsgCreateRun{}, &MsgCancelRun{}, &MsgJoinRun{}, &MsgSubmitUpdate{}, &MsgFinalizeRound{}, &MsgUpdateParams{},
+		&MsgCreateRun{}, &MsgCancelRun{}, &MsgJoinRun{}, &MsgSubmitUpdate{}, &MsgSubmitSecAggMessage{}, &MsgFinalizeRound{}, &MsgUpdateParams{},
 	)
 	msgservice.RegisterMsgServiceDesc(registry, &_Msg_serviceDesc)
 }
@@ -19,7 +19,7 @@ func RegisterInterfaces(registry codectypes.InterfaceRegistry) {
 func RegisterLegacyAminoCodec(cdc *codec.LegacyAmino) {
 	for name, msg := range map[string]sdk.Msg{
 		"MsgCreateRun": &MsgCreateRun{}, "MsgCancelRun": &MsgCancelRun{}, "MsgJoinRun": &MsgJoinRun{},
-		"MsgSubmitUpdate": &MsgSubmitUpdate{}, "MsgFinalizeRound": &MsgFinalizeRound{}, "MsgUpdateParams": &MsgUpdateParams{},
+		"MsgSubmitUpdate": &MsgSubmitUpdate{}, "MsgSubmitSecAggMessage": &MsgSubmitSecAggMessage{}, "MsgFinalizeRound": &MsgFinalizeRound{}, "MsgUpdateParams": &MsgUpdateParams{},
 	} {
 		cdc.RegisterConcrete(msg, "cohort/federated/"+name, nil)
 	}

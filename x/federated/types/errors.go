@@ -24,4 +24,5 @@ var (
 	ErrInvalidSubject  = errorsmod.Register(ModuleName, 19, "invalid attestation subject")
 	ErrRoundNotFound   = errorsmod.Register(ModuleName, 20, "round not found")
 	ErrUnknownUpdate   = errorsmod.Register(ModuleName, 21, "accepted update was not submitted in this round")
+	ErrInvalidSecAgg   = errorsmod.Register(ModuleName, 22, "invalid secure-aggregation message")
 )

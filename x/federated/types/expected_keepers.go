@@ -7,6 +7,7 @@ import (
 	sdkmath "cosmossdk.io/math"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
+	stakingtypes "github.com/cosmos/cosmos-sdk/x/staking/types"
 
 	registrytypes "github.com/cohortchain/cohort/x/registry/types"
 	reputationtypes "github.com/cohortchain/cohort/x/reputation/types"
@@ -25,6 +26,13 @@ type BankKeeper interface {
 	SendCoinsFromModuleToAccount(ctx context.Context, senderModule string, recipient sdk.AccAddress, amt sdk.Coins) error
 	SendCoinsFromModuleToModule(ctx context.Context, senderModule, recipientModule string, amt sdk.Coins) error
 	GetAllBalances(ctx context.Context, addr sdk.AccAddress) sdk.Coins
+}
+
+// StakingKeeper is what the federated module needs of x/staking: the
+// bonded validators that round committees are drawn from, by power.
+type StakingKeeper interface {
+	GetBondedValidatorsByPower(ctx context.Context) ([]stakingtypes.Validator, error)
+	PowerReduction(ctx context.Context) sdkmath.Int
 }
 
 // ProviderKeeper is what the federated module needs of x/provider.

@@ -81,5 +81,16 @@ func (gs GenesisState) Validate(ac address.Codec) error {
 			return fmt.Errorf("%w: updates[%d].participant: %v", ErrInvalidGenesis, i, err)
 		}
 	}
+	for i, m := range gs.SecaggMessages {
+		if !rounds[rk{m.RunId, m.Round}] {
+			return fmt.Errorf("%w: secagg_messages[%d]: unknown round", ErrInvalidGenesis, i)
+		}
+		if _, err := ac.StringToBytes(m.Participant); err != nil {
+			return fmt.Errorf("%w: secagg_messages[%d].participant: %v", ErrInvalidGenesis, i, err)
+		}
+		if m.Stage == SECAGG_STAGE_UNSPECIFIED || m.Stage == SECAGG_STAGE_MASKED_INPUT || ValidateHash("hash", m.Hash) != nil {
+			return fmt.Errorf("%w: secagg_messages[%d]: bad stage %s or hash", ErrInvalidGenesis, i, m.Stage)
+		}
+	}
 	return nil
 }

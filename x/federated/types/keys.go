@@ -22,4 +22,5 @@ var (
 	UpdatesKey       = collections.NewPrefix(5)
 	DeadlineQueueKey = collections.NewPrefix(6)
 	JoinQueueKey     = collections.NewPrefix(7)
+	SecAggKey        = collections.NewPrefix(8)
 )

@@ -10,7 +10,7 @@ import (
 // participants, 1,000 joined providers; round deadlines of 10 to 100,000
 // blocks; 20 blocks to join; 50 blocks to aggregate; one retry; updates from
 // 66% of the selection (rounded up); 2% protocol fee; updates up to 4 GiB; URLs up
-// to 512 bytes.
+// to 512 bytes; committees of up to 100 validators drawn by stake.
 func DefaultParams() Params {
 	return Params{
 		MaxRounds:                1_000,
@@ -25,8 +25,13 @@ func DefaultParams() Params {
 		ProtocolFeeRate:          sdkmath.LegacyNewDecWithPrec(2, 2),
 		MaxUpdateSize:            4 << 30,
 		MaxLocationLength:        512,
+		CommitteeSize:            100,
 	}
 }
+
+// MaxCommitteeSize bounds params.committee_size: every round stores its
+// committee.
+const MaxCommitteeSize = 1_000
 
 // Validate checks the params.
 func (p Params) Validate() error {
@@ -59,6 +64,9 @@ func (p Params) Validate() error {
 	}
 	if p.MaxLocationLength < 8 || p.MaxLocationLength > 4096 {
 		return bad("max_location_length must be in [8, 4096]")
+	}
+	if p.CommitteeSize > MaxCommitteeSize {
+		return bad("committee_size must be at most %d (0: the whole bonded set)", MaxCommitteeSize)
 	}
 	return nil
 }

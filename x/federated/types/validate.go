@@ -251,6 +251,20 @@ func (s RunSpec) Validate(p Params) error {
 	if err := s.Compression.Validate(); err != nil {
 		return err
 	}
+	if s.Privacy.Mode != PRIVACY_MODE_NONE && s.Aggregation.Name != "fedavg" {
+		// A robust rule looks at each update; the privacy guarantees are
+		// about their sum (client-dp's noise covers the sum; secure
+		// aggregation reveals only the sum).
+		return invalid("privacy mode %s aggregates with fedavg only, got %q", s.Privacy.Mode, s.Aggregation.Name)
+	}
+	if s.Privacy.Mode == PRIVACY_MODE_SECURE_AGGREGATION {
+		if s.MinParticipants < 2 {
+			return invalid("secure aggregation needs min_participants of at least 2, got %d", s.MinParticipants)
+		}
+		if s.Compression.Mode != COMPRESSION_MODE_NONE {
+			return invalid("secure aggregation sums dense masked vectors: compression must be none")
+		}
+	}
 	if err := s.RewardPerUpdate.Validate(); err != nil || !s.RewardPerUpdate.IsPositive() {
 		return invalid("reward_per_update must be a positive coin, got %s", s.RewardPerUpdate)
 	}
@@ -298,6 +312,42 @@ func (m MsgSubmitUpdate) ValidateFields(p Params) error {
 		return bad("round must be at least 1")
 	}
 	return nil
+}
+
+// ValidateFields checks a secure-aggregation message commitment against
+// the params: a stage a participant sends (advertise, share-keys or
+// unmask), a sha256 hash, a size in [1, max_update_size] and a location.
+func (m MsgSubmitSecAggMessage) ValidateFields(p Params) error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{ErrInvalidSecAgg}, args...)...)
+	}
+	switch m.Stage {
+	case SECAGG_STAGE_ADVERTISE, SECAGG_STAGE_SHARE_KEYS, SECAGG_STAGE_UNMASK:
+	default:
+		return bad("stage must be advertise, share-keys or unmask (a masked input is an update), got %s", m.Stage)
+	}
+	if err := ValidateHash("hash", m.Hash); err != nil {
+		return bad("%v", err)
+	}
+	if m.Size_ == 0 || m.Size_ > p.MaxUpdateSize {
+		return bad("size must be in [1, %d], got %d", p.MaxUpdateSize, m.Size_)
+	}
+	if err := ValidateLocation("location", m.Location, p.MaxLocationLength); err != nil {
+		return bad("%v", err)
+	}
+	if m.Round == 0 {
+		return bad("round must be at least 1")
+	}
+	return nil
+}
+
+// SecAggThreshold is T of a secure-aggregation round with selected
+// participants: a strict majority, ⌊selected/2⌋ + 1, so that 2T > selected
+// (no two disjoint groups of T exist, which keeps a lying server from
+// collecting both of a participant's secrets) and up to selected − T
+// participants may drop out. It is at least 2.
+func SecAggThreshold(selected uint32) uint32 {
+	return max(selected/2+1, 2)
 }
 
 // ResultHash is the hash validators attest for a round: sha256 of the
