@@ -87,6 +87,7 @@ into the store with --import (cohort-sidecar init-model writes one).`,
 	f.DurationVar(&cfg.Poll, "poll", time.Second, "how often to read the chain")
 	f.DurationVar(&cfg.FetchTimeout, "fetch-timeout", 30*time.Second, "bound on one blob download")
 	f.DurationVar(&cfg.UnavailableGrace, "unavailable-grace", 20*time.Second, "validator: how long to wait for an update whose server does not answer")
+	f.StringVar(&cfg.Operator, "operator", "", "validator: its operator address, to find its rounds' committees (default: that of the --from account)")
 	f.DurationVar(&cfg.FinalizeDelay, "finalize-delay", 0, "validator: wait this long after agreement before revealing the result (stagger validators)")
 	f.StringSliceVar(&cfg.Mirrors, "mirrors", nil, "other blob servers to fetch global weights from (comma-separated base URLs)")
 	f.DurationVar(&cfg.HeartbeatEvery, "heartbeat", 30*time.Second, "provider: how often to send a heartbeat")

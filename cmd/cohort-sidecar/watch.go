@@ -293,7 +293,26 @@ func (w *watcher) finalised(ctx context.Context, run fedtypes.Run, r fedtypes.Ro
 			row.Epsilon = eps.String()
 		}
 	}
-	if w.parts != nil || isDP(run) {
+	if run.Spec.Privacy.Mode == fedtypes.PRIVACY_MODE_SECURE_AGGREGATION {
+		for _, stage := range []fedtypes.SecAggStage{fedtypes.SECAGG_STAGE_ADVERTISE, fedtypes.SECAGG_STAGE_SHARE_KEYS, fedtypes.SECAGG_STAGE_UNMASK} {
+			sresp, err := w.fed.SecAggMessages(ctx, &fedtypes.QuerySecAggMessagesRequest{RunId: run.Id, Round: r.Number, Stage: stage})
+			if err != nil {
+				return err
+			}
+			for _, m := range sresp.Messages {
+				b, _ := m.Marshal()
+				row.StateBytes += len(b)
+			}
+		}
+		rep, err := daemon.ReplaySecAggRound(ctx, w.fed, w.fetchBlob, w.global, run, r)
+		if err != nil {
+			row.Replay = "MISMATCH: " + err.Error()
+		} else {
+			row.Replay = "updates: masked (secure aggregation), aggregate: equal"
+			row.AggregateReplay = rep.Aggregate
+			w.replays++
+		}
+	} else if w.parts != nil || isDP(run) {
 		// A client-dp round is always re-aggregated from the committed
 		// blobs; its training is re-run only when --participants is given.
 		rep, err := daemon.ReplayRound(w.spec, w.global, run, r, uresp.Updates, w.parts, w.fetchUpdate(ctx))
@@ -346,26 +365,25 @@ func shortDec(s string) string {
 	return strconv.FormatFloat(f, 'f', 3, 64)
 }
 
+// fetchBlob fetches a blob committed on-chain from its location, verified
+// against its hash and size.
+func (w *watcher) fetchBlob(ctx context.Context, hash []byte, size uint64, location string) ([]byte, error) {
+	var ref blobstore.Ref
+	copy(ref.Hash[:], hash)
+	ref.Size = int64(size)
+	c, err := blobstore.ClientFor(location)
+	if err != nil {
+		return nil, err
+	}
+	fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	return c.Fetch(fctx, ref, int64(min(size, math.MaxInt64)))
+}
+
 // fetchUpdate fetches an update's committed blob from its location,
 // verified against its hash and size (for the client-dp replay).
-// The size limit is the chain's, as validators apply it.
 func (w *watcher) fetchUpdate(ctx context.Context) daemon.FetchUpdate {
-	return func(u fedtypes.Update) ([]byte, error) {
-		presp, err := w.fed.Params(ctx, &fedtypes.QueryParamsRequest{})
-		if err != nil {
-			return nil, err
-		}
-		var ref blobstore.Ref
-		copy(ref.Hash[:], u.Hash)
-		ref.Size = int64(u.Size_)
-		c, err := blobstore.ClientFor(u.Location)
-		if err != nil {
-			return nil, err
-		}
-		fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		return c.Fetch(fctx, ref, int64(min(presp.Params.MaxUpdateSize, math.MaxInt64)))
-	}
+	return func(u fedtypes.Update) ([]byte, error) { return w.fetchBlob(ctx, u.Hash, u.Size_, u.Location) }
 }
 
 // weights fetches and hash-checks a weights blob.

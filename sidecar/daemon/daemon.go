@@ -28,11 +28,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cosmos/cosmos-sdk/types/bech32"
+	querytypes "github.com/cosmos/cosmos-sdk/types/query"
+
+	"github.com/cohortchain/cohort/app"
 	"github.com/cohortchain/cohort/sidecar/blobstore"
 	"github.com/cohortchain/cohort/sidecar/chain"
 	"github.com/cohortchain/cohort/sidecar/engine"
-	querytypes "github.com/cosmos/cosmos-sdk/types/query"
-
+	"github.com/cohortchain/cohort/sidecar/secagg"
 	fedtypes "github.com/cohortchain/cohort/x/federated/types"
 	regtypes "github.com/cohortchain/cohort/x/registry/types"
 )
@@ -69,6 +72,10 @@ type Config struct {
 	// the validators of a network do not all send the same transaction
 	// (give each a different delay).
 	UnavailableGrace, FinalizeDelay time.Duration
+	// Operator is the validator's operator address (cohortvaloper...):
+	// rounds whose committee does not include it are left to the
+	// committee. Empty: the operator address of the signing account.
+	Operator string
 
 	// Provider only. Runs are the runs to join (empty: every open run
 	// whose model spec this daemon holds). Data is the local shard. Attack,
@@ -102,7 +109,10 @@ type Daemon struct {
 	// silences repeated warnings.
 	seen, agreedAt, revealedAt map[string]time.Time
 	logged                     map[string]bool
-	lastBeat                   time.Time
+	// secagg holds a provider's secure-aggregation clients by round key
+	// (in memory only: they hold private keys).
+	secagg   map[string]*secagg.Client
+	lastBeat time.Time
 }
 
 // New opens the daemon's store and state. The chain client must sign with
@@ -122,6 +132,13 @@ func New(cfg Config, c *chain.Client) (*Daemon, error) {
 		return nil, fmt.Errorf("daemon: public URL %q must be http(s)", cfg.PublicURL)
 	}
 	setDefaults(&cfg)
+	if cfg.Role == RoleValidator && cfg.Operator == "" {
+		op, err := bech32.ConvertAndEncode(app.Bech32PrefixValAddr, c.Address())
+		if err != nil {
+			return nil, err
+		}
+		cfg.Operator = op
+	}
 	store, err := blobstore.New(cfg.Dir + "/blobs")
 	if err != nil {
 		return nil, err

@@ -55,9 +55,19 @@ func (d *Daemon) providerStep(ctx context.Context) error {
 			continue
 		}
 		key := roundKey(run.Id, round.Number, round.Attempt)
+		if d.cfg.Attack == AttackSilent {
+			continue
+		}
+		if run.Spec.Privacy.Mode == fedtypes.PRIVACY_MODE_SECURE_AGGREGATION {
+			// Four steps, the update the third (see secagg.go).
+			if err := d.secAggProviderStep(ctx, run, round, key); err != nil {
+				errs = append(errs, fmt.Errorf("run %d round %d, secure aggregation: %w", run.Id, round.Number, err))
+			}
+			continue
+		}
 		var done bool
 		d.state.read(func(s *state) { _, done = s.Submitted[key] })
-		if done || d.cfg.Attack == AttackSilent {
+		if done {
 			continue
 		}
 		if err := d.contribute(ctx, run, round, key); err != nil {

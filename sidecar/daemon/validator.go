@@ -28,7 +28,7 @@ func (d *Daemon) validatorStep(ctx context.Context) error {
 			continue
 		}
 		round := rresp.Round
-		if round.State != fedtypes.ROUND_STATE_AGGREGATING {
+		if round.State != fedtypes.ROUND_STATE_AGGREGATING || !d.onCommittee(round) {
 			continue
 		}
 		key := roundKey(run.Id, round.Number, round.Attempt)
@@ -62,14 +62,27 @@ func (d *Daemon) validatorStep(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// onCommittee reports whether this validator aggregates round: it sits on
+// the round's committee, or the round has none (the whole set decides).
+func (d *Daemon) onCommittee(round fedtypes.Round) bool {
+	if len(round.Committee) == 0 {
+		return true
+	}
+	for _, m := range round.Committee {
+		if m.Operator == d.cfg.Operator {
+			return true
+		}
+	}
+	d.logOnce(fmt.Sprintf("committee/%d/%d/%d", round.RunId, round.Number, round.Attempt), "not on this round's committee",
+		"run", round.RunId, "round", round.Number, "committee", len(round.Committee))
+	return false
+}
+
 // aggregateRound fetches and checks a round's updates and aggregates them.
 // It is not ready while an update's server does not answer and the grace
 // period since the round was first seen has not passed; an update whose
 // bytes do not match its commitment is rejected at once.
 func (d *Daemon) aggregateRound(ctx context.Context, run fedtypes.Run, round fedtypes.Round, key string) (outcomeRecord, bool, error) {
-	if m := run.Spec.Privacy.Mode; m != fedtypes.PRIVACY_MODE_NONE && m != fedtypes.PRIVACY_MODE_CLIENT_DP {
-		return outcomeRecord{}, false, fmt.Errorf("privacy mode %s is not aggregated by this sidecar yet", run.Spec.Privacy.Mode)
-	}
 	spec, err := d.specOf(ctx, run)
 	if err != nil {
 		return outcomeRecord{}, false, err
@@ -87,6 +100,24 @@ func (d *Daemon) aggregateRound(ctx context.Context, run fedtypes.Run, round fed
 		return outcomeRecord{}, false, err
 	}
 	first := d.firstSeen(key)
+	var o federation.Outcome
+	start := time.Now()
+	if run.Spec.Privacy.Mode == fedtypes.PRIVACY_MODE_SECURE_AGGREGATION {
+		// Only the sum of the masked updates can be read: every message
+		// of the round must be fetched, or the round cannot be unmasked.
+		msgs, err := FetchSecAggRound(ctx, d.fed, d.fetchCommitted, round)
+		if err != nil && time.Since(first) < d.cfg.UnavailableGrace && !errors.Is(err, blobstore.ErrCorrupt) {
+			d.logOnce(key+"/wait", "waiting for the round's secure-aggregation messages", "run", run.Id, "round", round.Number, "err", err)
+			return outcomeRecord{}, false, nil
+		}
+		if err != nil {
+			return outcomeRecord{}, false, fmt.Errorf("secure aggregation: %w", err)
+		}
+		if o, err = federation.AggregateSecAgg(global, round, msgs); err != nil {
+			return outcomeRecord{}, false, fmt.Errorf("secure aggregation: %w", err)
+		}
+		return d.recordOutcome(run, round, key, o, len(msgs.Masked), start)
+	}
 	var subs []federation.Submitted
 	for _, u := range uresp.Updates {
 		sub := federation.Submitted{Hash: u.Hash, Samples: u.SampleCount}
@@ -109,11 +140,16 @@ func (d *Daemon) aggregateRound(ctx context.Context, run fedtypes.Run, round fed
 		}
 		subs = append(subs, sub)
 	}
-	start := time.Now()
-	o, err := federation.AggregateRun(run.Spec, global, subs)
-	if err != nil {
+	if o, err = federation.AggregateRun(run.Spec, global, subs); err != nil {
 		return outcomeRecord{}, false, err
 	}
+	return d.recordOutcome(run, round, key, o, len(subs), start)
+}
+
+// recordOutcome stores a round's aggregate (tampered with under the
+// wrong-aggregate attack), records it in the state and returns its record.
+func (d *Daemon) recordOutcome(run fedtypes.Run, round fedtypes.Round, key string, o federation.Outcome, updates int, start time.Time) (outcomeRecord, bool, error) {
+	var err error
 	if d.cfg.Attack == AttackWrongAggregate {
 		if o, err = federation.Tamper(o); err != nil {
 			return outcomeRecord{}, false, err
@@ -132,7 +168,7 @@ func (d *Daemon) aggregateRound(ctx context.Context, run fedtypes.Run, round fed
 	if err := d.state.update(func(s *state) { s.Outcomes[key] = rec }); err != nil {
 		return outcomeRecord{}, false, err
 	}
-	d.log.Info("aggregated round", "run", run.Id, "round", round.Number, "updates", len(subs),
+	d.log.Info("aggregated round", "run", run.Id, "round", round.Number, "updates", updates,
 		"accepted", len(o.Accepted), "rejected", len(o.Rejected), "weights", ref.String(), "took", time.Since(start))
 	return rec, true, nil
 }
