@@ -186,6 +186,8 @@ func (w *watcher) follow(ctx context.Context, runID uint64, poll time.Duration) 
 				fmt.Fprintf(w.out, "replay: %d of %d finalised rounds re-aggregated in-process from the committed (privately noised) update blobs, with equal weights hashes\n", w.replays, len(w.rows))
 				fmt.Fprintf(w.out, "client-dp: ε = %s spent of %s (δ = %s, clip %s, noise multiplier %s)\n", run.DpEpsilonSpent,
 					run.Spec.Privacy.Epsilon, run.Spec.Privacy.Delta, run.Spec.Privacy.ClipNorm, run.Spec.Privacy.NoiseMultiplier)
+			case run.Spec.Privacy.Mode == fedtypes.PRIVACY_MODE_SECURE_AGGREGATION:
+				fmt.Fprintf(w.out, "replay: %d of %d finalised rounds unmasked and re-aggregated in-process from the chain's record of the secure aggregation, with equal weights hashes (no update was ever seen)\n", w.replays, len(w.rows))
 			case w.parts != nil:
 				fmt.Fprintf(w.out, "replay: %d of %d finalised rounds recomputed in-process with equal update and weights hashes\n", w.replays, len(w.rows))
 			}

@@ -17,6 +17,10 @@ import (
 //	corrupt-blob    commits to a size its blob does not have, so the bytes
 //	                served never match the commitment
 //	silent          joins runs but never submits an update
+//	drop-after-sharing
+//	                in a secure-aggregation round, advertises and shares
+//	                its keys, then sends nothing (the drop-out the
+//	                protocol's recovery is for); elsewhere, silent
 //
 // A validator:
 //
@@ -28,12 +32,13 @@ const (
 	AttackLabelFlip      = "label-flip"
 	AttackCorruptBlob    = "corrupt-blob"
 	AttackSilent         = "silent"
+	AttackDropAfterShare = "drop-after-sharing"
 	AttackWrongAggregate = "wrong-aggregate"
 )
 
 // Attacks lists the providers' attacks; ValidatorAttacks the validators'.
 var (
-	Attacks          = []string{AttackSignFlip, AttackGaussian, AttackLabelFlip, AttackCorruptBlob, AttackSilent}
+	Attacks          = []string{AttackSignFlip, AttackGaussian, AttackLabelFlip, AttackCorruptBlob, AttackSilent, AttackDropAfterShare}
 	ValidatorAttacks = []string{AttackWrongAggregate}
 )
 

@@ -55,10 +55,11 @@ func (d *Daemon) providerStep(ctx context.Context) error {
 			continue
 		}
 		key := roundKey(run.Id, round.Number, round.Attempt)
-		if d.cfg.Attack == AttackSilent {
+		secure := run.Spec.Privacy.Mode == fedtypes.PRIVACY_MODE_SECURE_AGGREGATION
+		if d.cfg.Attack == AttackSilent || (d.cfg.Attack == AttackDropAfterShare && !secure) {
 			continue
 		}
-		if run.Spec.Privacy.Mode == fedtypes.PRIVACY_MODE_SECURE_AGGREGATION {
+		if secure {
 			// Four steps, the update the third (see secagg.go).
 			if err := d.secAggProviderStep(ctx, run, round, key); err != nil {
 				errs = append(errs, fmt.Errorf("run %d round %d, secure aggregation: %w", run.Id, round.Number, err))

@@ -44,6 +44,9 @@ func (d *Daemon) secAggProviderStep(ctx context.Context, run fedtypes.Run, round
 		return slices.ContainsFunc(resp.Messages, func(m fedtypes.SecAggMessage) bool { return m.Participant == me }), nil
 	}
 	stage := round.SecaggStage
+	if d.cfg.Attack == AttackDropAfterShare && stage >= fedtypes.SECAGG_STAGE_MASKED_INPUT {
+		return nil
+	}
 	if stage == fedtypes.SECAGG_STAGE_MASKED_INPUT {
 		// The masked input is an update: contribute's bookkeeping applies.
 		var done bool
