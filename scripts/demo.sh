@@ -41,7 +41,7 @@ case "$PRIVACY" in
 esac
 DP_EPSILON=${DP_EPSILON:-100}
 DP_DELTA=${DP_DELTA:-0.00001}
-DP_CLIP=${DP_CLIP:-1}
+DP_CLIP=${DP_CLIP:-0.3}
 DP_NOISE=${DP_NOISE:-0.6}
 LOCAL_STEPS=${LOCAL_STEPS:-20}
 BATCH=${BATCH:-64}
@@ -56,7 +56,7 @@ RESTART_SIDECAR=${RESTART_SIDECAR:-}
 if [ -z "$ATTACKS" ]; then
   for ((k = PROVIDERS - BYZANTINE; k < PROVIDERS; k++)); do ATTACKS+="${ATTACKS:+,}$k:$ATTACK"; done
 fi
-MIN_PARTICIPANTS=${MIN_PARTICIPANTS:-$((PROVIDERS - $(echo "$ATTACKS" | tr ',' '\n' | grep -c : || true) ))}
+MIN_PARTICIPANTS=${MIN_PARTICIPANTS:-$((PROVIDERS - $(echo "$ATTACKS" | tr ',' '\n' | grep -c :) ))}
 attack_of() { # attack_of LIST N: the attack LIST ("n:attack,...") gives N, if any
   echo "$1" | tr ',' '\n' | sed -n "s/^$2:\(.*\)/\1/p"
 }
