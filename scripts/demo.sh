@@ -56,7 +56,7 @@ RESTART_SIDECAR=${RESTART_SIDECAR:-}
 if [ -z "$ATTACKS" ]; then
   for ((k = PROVIDERS - BYZANTINE; k < PROVIDERS; k++)); do ATTACKS+="${ATTACKS:+,}$k:$ATTACK"; done
 fi
-MIN_PARTICIPANTS=${MIN_PARTICIPANTS:-$((PROVIDERS - $(echo "$ATTACKS" | tr ',' '\n' | grep -c :) ))}
+MIN_PARTICIPANTS=${MIN_PARTICIPANTS:-$((PROVIDERS - $(echo "$ATTACKS" | tr ',' '\n' | grep -c : || true) ))}
 attack_of() { # attack_of LIST N: the attack LIST ("n:attack,...") gives N, if any
   echo "$1" | tr ',' '\n' | sed -n "s/^$2:\(.*\)/\1/p"
 }
