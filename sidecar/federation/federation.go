@@ -12,7 +12,11 @@
 // Providers, validators and the in-process replay (Replay) all call these
 // functions, so the global weights hash the chain records equals the
 // replay's, bit for bit. Everything here is deterministic: the same inputs
-// give the same bytes on any machine and thread count.
+// give the same bytes on any machine and thread count, with one deliberate
+// exception: in a client-dp run a provider adds Gaussian noise from private
+// randomness to its clipped update (PrivatizeUpdate, see clientdp.go), so
+// the update cannot be recomputed by anyone; validators and the replay
+// aggregate the committed blobs (AggregateRun), which is deterministic.
 package federation
 
 import (
