@@ -26,6 +26,14 @@
 # (DP_EPSILON, DP_DELTA) round by round, ending the run when it is spent.
 # The defaults afford the default 30 rounds (epsilon 94.9 of 100); the
 # table shows the epsilon spent.
+#
+# GRANTED="k,..." runs provider k's sidecar with a hot key of its own: the
+# provider account grants it (authz) the messages a provider sends, and
+# the sidecar wraps them in MsgExec (cohort-sidecar run --granter).
+#
+# PRIVACY=secagg runs every round through secure aggregation: providers
+# mask their updates and the validators unmask only their sum (RULE is
+# fedavg; attacks such as drop-after-sharing show the drop-out recovery).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,10 +42,12 @@ BYZANTINE=${BYZANTINE:-2}
 ATTACK=${ATTACK:-sign-flip}
 ROUNDS=${ROUNDS:-30}
 PRIVACY=${PRIVACY:-}
+GRANTED=${GRANTED:-}
+granted() { echo ",$GRANTED," | grep -q ",$1,"; }
 case "$PRIVACY" in
   "") RULE=${RULE:-'{"name":"geometric-median","max_iterations":10}'} ;;
-  client-dp) RULE=${RULE:-'{"name":"fedavg"}'} ;;
-  *) echo "demo: PRIVACY must be empty or client-dp, got $PRIVACY" >&2; exit 1 ;;
+  client-dp | secagg) RULE=${RULE:-'{"name":"fedavg"}'} ;;
+  *) echo "demo: PRIVACY must be empty, client-dp or secagg, got $PRIVACY" >&2; exit 1 ;;
 esac
 DP_EPSILON=${DP_EPSILON:-100}
 DP_DELTA=${DP_DELTA:-0.00001}
@@ -130,19 +140,33 @@ for ((k = 0; k < PROVIDERS; k++)); do
   "${K[@]}" keys add "provider$k" --output json >/dev/null
   addrs+=("$("${K[@]}" keys show "provider$k" -a)")
 done
-wait_tx "$(tx "${C[@]}" tx bank multi-send alice "${addrs[@]}" 5000000000ucohort)"
+hot=()
+for ((k = 0; k < PROVIDERS; k++)); do
+  granted "$k" || continue
+  "${K[@]}" keys add "hot$k" --output json >/dev/null
+  hot+=("$("${K[@]}" keys show "hot$k" -a)")
+done
+wait_tx "$(tx "${C[@]}" tx bank multi-send alice "${addrs[@]}" "${hot[@]}" 5000000000ucohort)"
 hashes=()
 for ((k = 0; k < PROVIDERS; k++)); do
   info='{"moniker":"provider'$k'","hardware":{"gpu_model":"cpu","gpu_count":1,"gpu_memory_gib":1,"cpu_cores":2,"ram_gib":4},"region":"local","endpoints":["http://127.0.0.1:'$((7200 + k))'"],"prices":{"training_per_step":{"denom":"ucohort","amount":"1"}}}'
   hashes+=("$(tx "${P[@]}" tx provider register "$info" 1000000000ucohort --from "provider$k")")
 done
 wait_tx "${hashes[@]}"
+for ((k = 0; k < PROVIDERS; k++)); do
+  granted "$k" || continue
+  for t in /cohort.provider.v1.MsgHeartbeat /cohort.federated.v1.MsgJoinRun /cohort.federated.v1.MsgSubmitUpdate /cohort.federated.v1.MsgSubmitSecAggMessage; do
+    wait_tx "$(tx "${P[@]}" tx authz grant "$("${K[@]}" keys show "hot$k" -a)" generic --msg-type "$t" --from "provider$k")"
+  done
+  echo "    provider$k's sidecar signs with hot$k under authz grants"
+done
 parts=()
 for ((k = 0; k < PROVIDERS; k++)); do
   attack=(); tag=$k
   a=$(attack_of "$ATTACKS" "$k"); if [ -n "$a" ]; then attack=(--attack "$a"); tag="$k:$a"; fi
   parts+=("${addrs[$k]}=$tag")
-  "$SC" run --role provider --listen 127.0.0.1:$((7200 + k)) --dir "$OUT/provider$k" --home "$OUT/providers" --from "provider$k" \
+  signer=(--from "provider$k"); granted "$k" && signer=(--from "hot$k" --granter "${addrs[$k]}")
+  "$SC" run --role provider --listen 127.0.0.1:$((7200 + k)) --dir "$OUT/provider$k" --home "$OUT/providers" "${signer[@]}" \
     --import "$OUT/model/spec.json" --mirrors "$mirrors" --shard "$k" "${datargs[@]}" "${attack[@]}" >"$OUT/provider$k.log" 2>&1 &
   pids+=($!)
 done
@@ -155,6 +179,10 @@ spec='{"model":{"registry_model_id":"1","registry_version":"1"},"initial_weights
 if [ "$PRIVACY" = client-dp ]; then
   spec=${spec%\}}',"privacy":{"mode":"PRIVACY_MODE_CLIENT_DP","epsilon":"'$DP_EPSILON'","delta":"'$DP_DELTA'","clip_norm":"'$DP_CLIP'","noise_multiplier":"'$DP_NOISE'"}}'
   echo "==> client-dp: clip $DP_CLIP, noise multiplier $DP_NOISE, budget epsilon $DP_EPSILON at delta $DP_DELTA"
+fi
+if [ "$PRIVACY" = secagg ]; then
+  spec=${spec%\}}',"privacy":{"mode":"PRIVACY_MODE_SECURE_AGGREGATION"}}'
+  echo "==> secure aggregation: no validator sees an update, only their sum"
 fi
 wait_tx "$(tx "${C[@]}" tx federated create-run "$spec" --from carol)"
 echo "==> run 1: providers join for 20 blocks, then $ROUNDS rounds (logs in $OUT/*.log)"

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -87,6 +88,7 @@ into the store with --import (cohort-sidecar init-model writes one).`,
 	f.DurationVar(&cfg.Poll, "poll", time.Second, "how often to read the chain")
 	f.DurationVar(&cfg.FetchTimeout, "fetch-timeout", 30*time.Second, "bound on one blob download")
 	f.DurationVar(&cfg.UnavailableGrace, "unavailable-grace", 20*time.Second, "validator: how long to wait for an update whose server does not answer")
+	f.StringVar(&cfg.Granter, "granter", "", "provider: act for this provider account through authz grants to the --from key (it must grant each of: "+strings.Join(daemon.GrantedMsgs, ", ")+")")
 	f.StringVar(&cfg.Operator, "operator", "", "validator: its operator address, to find its rounds' committees (default: that of the --from account)")
 	f.DurationVar(&cfg.FinalizeDelay, "finalize-delay", 0, "validator: wait this long after agreement before revealing the result (stagger validators)")
 	f.StringSliceVar(&cfg.Mirrors, "mirrors", nil, "other blob servers to fetch global weights from (comma-separated base URLs)")

@@ -28,6 +28,7 @@ import (
 	"sync"
 	"time"
 
+	sdk "github.com/cosmos/cosmos-sdk/types"
 	"github.com/cosmos/cosmos-sdk/types/bech32"
 	querytypes "github.com/cosmos/cosmos-sdk/types/query"
 
@@ -84,6 +85,12 @@ type Config struct {
 	Runs   []uint64
 	Data   engine.Dataset
 	Attack string
+	// Granter, when set, is the provider account this daemon acts for: it
+	// signs with its own (hot) key and wraps every provider message in an
+	// authz MsgExec, so the provider's operator key can stay offline. The
+	// granter must have given the daemon's key a generic authorization for
+	// each message it sends (GrantedMsgs).
+	Granter string
 	// HeartbeatEvery is how often a provider sends MsgHeartbeat.
 	HeartbeatEvery time.Duration
 
@@ -130,6 +137,14 @@ func New(cfg Config, c *chain.Client) (*Daemon, error) {
 	}
 	if !strings.HasPrefix(cfg.PublicURL, "http://") && !strings.HasPrefix(cfg.PublicURL, "https://") {
 		return nil, fmt.Errorf("daemon: public URL %q must be http(s)", cfg.PublicURL)
+	}
+	if cfg.Granter != "" {
+		if cfg.Role != RoleProvider {
+			return nil, errors.New("daemon: only a provider acts for a granter")
+		}
+		if _, err := sdk.AccAddressFromBech32(cfg.Granter); err != nil {
+			return nil, fmt.Errorf("daemon: granter %q: %w", cfg.Granter, err)
+		}
 	}
 	setDefaults(&cfg)
 	if cfg.Role == RoleValidator && cfg.Operator == "" {

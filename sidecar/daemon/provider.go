@@ -22,7 +22,7 @@ func (d *Daemon) providerStep(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	me := d.chain.AddressString()
+	me := d.account()
 	var errs []error
 	for _, run := range runs {
 		if len(d.cfg.Runs) > 0 && !slices.Contains(d.cfg.Runs, run.Id) {
@@ -93,13 +93,13 @@ func (d *Daemon) heartbeat(ctx context.Context) error {
 	}
 	bctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	_, err := d.chain.Broadcast(bctx, &providertypes.MsgHeartbeat{Operator: d.chain.AddressString()})
+	_, err := d.send(bctx, &providertypes.MsgHeartbeat{Operator: d.account()})
 	return err
 }
 
 // join sends MsgJoinRun, unless the chain already lists this provider.
 func (d *Daemon) join(ctx context.Context, run fedtypes.Run) error {
-	me := d.chain.AddressString()
+	me := d.account()
 	presp, err := d.fed.Participants(ctx, &fedtypes.QueryParticipantsRequest{RunId: run.Id})
 	if err != nil {
 		return err
@@ -111,7 +111,7 @@ func (d *Daemon) join(ctx context.Context, run fedtypes.Run) error {
 	if !already {
 		bctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
-		if _, err := d.chain.Broadcast(bctx, &fedtypes.MsgJoinRun{Provider: me, RunId: run.Id}); err != nil {
+		if _, err := d.send(bctx, &fedtypes.MsgJoinRun{Provider: me, RunId: run.Id}); err != nil {
 			return fmt.Errorf("joining run %d: %w", run.Id, err)
 		}
 		d.log.Info("joined run", "run", run.Id)
@@ -123,7 +123,7 @@ func (d *Daemon) join(ctx context.Context, run fedtypes.Run) error {
 // commits to it on-chain. After a restart it first looks on-chain for a
 // commitment it made before the crash.
 func (d *Daemon) contribute(ctx context.Context, run fedtypes.Run, round fedtypes.Round, key string) error {
-	me := d.chain.AddressString()
+	me := d.account()
 	uresp, err := d.fed.Updates(ctx, &fedtypes.QueryUpdatesRequest{RunId: run.Id, Round: round.Number})
 	if err != nil {
 		return err
@@ -174,7 +174,7 @@ func (d *Daemon) contribute(ctx context.Context, run fedtypes.Run, round fedtype
 		Size_: uint64(ref.Size), Location: d.locationOf(ref), SampleCount: uint64(res.Samples), CheckpointRoot: res.CheckpointRoot[:]}
 	bctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if _, err := d.chain.Broadcast(bctx, msg); err != nil {
+	if _, err := d.send(bctx, msg); err != nil {
 		return fmt.Errorf("submitting update: %w", err)
 	}
 	d.log.Info("submitted update", "run", run.Id, "round", round.Number, "update", ref.String(), "bytes", ref.Size,

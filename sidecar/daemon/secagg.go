@@ -31,7 +31,7 @@ import (
 // the blob store and committed on-chain once; what was already sent is
 // read from the chain, so a step is never sent twice.
 func (d *Daemon) secAggProviderStep(ctx context.Context, run fedtypes.Run, round fedtypes.Round, key string) error {
-	me := d.chain.AddressString()
+	me := d.account()
 	id, err := federation.SecAggID(round, me)
 	if err != nil {
 		return err
@@ -148,7 +148,7 @@ func (d *Daemon) secAggProviderStep(ctx context.Context, run fedtypes.Run, round
 		Hash: ref.Hash[:], Size_: uint64(ref.Size), Location: d.locationOf(ref)}
 	bctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if _, err := d.chain.Broadcast(bctx, msg); err != nil {
+	if _, err := d.send(bctx, msg); err != nil {
 		return fmt.Errorf("sending %s: %w", stage, err)
 	}
 	d.log.Info("sent secure-aggregation message", "run", run.Id, "round", round.Number, "step", stage, "bytes", ref.Size)
@@ -175,7 +175,7 @@ func (d *Daemon) tookPreviousSecAggStep(ctx context.Context, round fedtypes.Roun
 func (d *Daemon) contributeMasked(ctx context.Context, run fedtypes.Run, round fedtypes.Round, key string,
 	spec engine.Spec, global tensor.Set, client *secagg.Client,
 ) error {
-	me := d.chain.AddressString()
+	me := d.account()
 	msgs, err := fetchSecAgg(ctx, d.fed, d.fetchCommitted, round, fedtypes.SECAGG_STAGE_SHARE_KEYS)
 	if err != nil {
 		return err
@@ -213,7 +213,7 @@ func (d *Daemon) contributeMasked(ctx context.Context, run fedtypes.Run, round f
 		Size_: uint64(ref.Size), Location: d.locationOf(ref), SampleCount: uint64(res.Samples), CheckpointRoot: res.CheckpointRoot[:]}
 	bctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if _, err := d.chain.Broadcast(bctx, msg); err != nil {
+	if _, err := d.send(bctx, msg); err != nil {
 		return fmt.Errorf("submitting masked update: %w", err)
 	}
 	d.log.Info("submitted masked update", "run", run.Id, "round", round.Number, "update", ref.String(), "bytes", ref.Size,
