@@ -64,3 +64,44 @@ func TestFederatedRunWithByzantineParties(t *testing.T) {
 	require.Equal(t, 2, strings.Count(string(restarted), "sidecar running"), "sidecar 2 ran twice")
 	require.NotContains(t, string(restarted), "corrupt")
 }
+
+// TestFederatedClientDPRun runs the main job with client-level
+// differential privacy (PRIVACY=client-dp) on synthetic data: 4 providers,
+// one of which sends −4 × its noised update. Every round must finalise
+// with the sign-flipped update rejected by the client-dp norm bound, be
+// re-aggregated in-process from the committed (privately noised) blobs
+// with the chain's weights hash, and spend the chain's ε.
+func TestFederatedClientDPRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a 4-validator network with sidecars and providers")
+	}
+	out := t.TempDir()
+	script, err := filepath.Abs("../../scripts/demo.sh")
+	require.NoError(t, err)
+	cmd := exec.Command("bash", script)
+	cmd.Env = append(os.Environ(), "OUT="+out, "DATA=synthetic", "ROUNDS=2", "PROVIDERS=4", "HIDDEN=16", "DEADLINE=12",
+		"ATTACKS=3:sign-flip", "PRIVACY=client-dp")
+	b, err := cmd.CombinedOutput()
+	log := string(b)
+	require.NoError(t, err, log)
+
+	require.Contains(t, log, "RUN_STATE_COMPLETED: 2 rounds finalised")
+	require.Contains(t, log, "replay: 2 of 2 finalised rounds re-aggregated in-process from the committed (privately noised) update blobs, with equal weights hashes")
+	require.Contains(t, log, "client-dp: ε = ")
+	rows := 0
+	for _, line := range strings.Split(log, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 12 || f[0] != strconv.Itoa(rows+1) {
+			continue
+		}
+		rows++
+		require.Equal(t, "4", f[3], "updates: %s", line)
+		require.Equal(t, "3", f[4], "accepted: %s", line)
+		require.Equal(t, "1", f[5], "the sign-flipped update must be rejected: %s", line)
+		require.Contains(t, line, "updates: private (noised), aggregate: equal")
+	}
+	require.Equal(t, 2, rows, log)
+	state, err := os.ReadFile(filepath.Join(out, "sidecar0", "state.json"))
+	require.NoError(t, err)
+	require.Contains(t, string(state), "above the client-dp bound")
+}
