@@ -105,3 +105,48 @@ func TestFederatedClientDPRun(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, string(state), "above the client-dp bound")
 }
+
+// TestFederatedSecureAggregationRun runs the main job with secure
+// aggregation (PRIVACY=secagg) on synthetic data: 5 providers, provider 0
+// acting through authz grants to a hot key, and provider 3 dropping out
+// after it has shared its keys. Every round must finalise with the four
+// survivors' masked updates accepted (the dropped provider's masks
+// recovered from the others' shares), and be unmasked again in-process
+// from the chain's record with the chain's weights hash.
+func TestFederatedSecureAggregationRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a 4-validator network with sidecars and providers")
+	}
+	out := t.TempDir()
+	script, err := filepath.Abs("../../scripts/demo.sh")
+	require.NoError(t, err)
+	cmd := exec.Command("bash", script)
+	cmd.Env = append(os.Environ(), "OUT="+out, "DATA=synthetic", "ROUNDS=2", "PROVIDERS=5", "HIDDEN=16", "DEADLINE=10",
+		"ATTACKS=3:drop-after-sharing", "MIN_PARTICIPANTS=4", "GRANTED=0", "PRIVACY=secagg")
+	b, err := cmd.CombinedOutput()
+	log := string(b)
+	require.NoError(t, err, log)
+
+	require.Contains(t, log, "provider0's sidecar signs with hot0 under authz grants")
+	require.Contains(t, log, "RUN_STATE_COMPLETED: 2 rounds finalised; published as registry model 1 version 2")
+	require.Contains(t, log, "replay: 2 of 2 finalised rounds unmasked and re-aggregated in-process")
+	rows := 0
+	for _, line := range strings.Split(log, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 12 || f[0] != strconv.Itoa(rows+1) {
+			continue
+		}
+		rows++
+		require.Equal(t, "5", f[2], "selected: %s", line)
+		require.Equal(t, "4", f[3], "updates (the drop-out sends none): %s", line)
+		require.Equal(t, "4", f[4], "accepted: %s", line)
+		require.Contains(t, line, "updates: masked (secure aggregation), aggregate: equal")
+	}
+	require.Equal(t, 2, rows, log)
+	granted, err := os.ReadFile(filepath.Join(out, "provider0.log"))
+	require.NoError(t, err)
+	require.Contains(t, string(granted), "submitted masked update")
+	dropped, err := os.ReadFile(filepath.Join(out, "provider3.log"))
+	require.NoError(t, err)
+	require.NotContains(t, string(dropped), "submitted masked update")
+}
