@@ -101,6 +101,9 @@ import (
 	"github.com/cohortchain/cohort/x/reputation"
 	reputationkeeper "github.com/cohortchain/cohort/x/reputation/keeper"
 	reputationtypes "github.com/cohortchain/cohort/x/reputation/types"
+	"github.com/cohortchain/cohort/x/verify"
+	verifykeeper "github.com/cohortchain/cohort/x/verify/keeper"
+	verifytypes "github.com/cohortchain/cohort/x/verify/types"
 )
 
 // DefaultNodeHome is where cohortd keeps its files unless told otherwise.
@@ -125,6 +128,7 @@ var maccPerms = map[string][]string{
 	providertypes.ModuleName:            {authtypes.Burner},
 	markettypes.ModuleName:              nil,
 	federatedtypes.ModuleName:           nil,
+	verifytypes.ModuleName:              nil,
 }
 
 var (
@@ -160,6 +164,7 @@ type App struct {
 	MarketKeeper          marketkeeper.Keeper
 	RegistryKeeper        registrykeeper.Keeper
 	FederatedKeeper       federatedkeeper.Keeper
+	VerifyKeeper          verifykeeper.Keeper
 
 	// VoteExtensions routes agreed sidecar attestations to the modules that
 	// asked for them. Modules register their kinds while the app is built.
@@ -205,7 +210,7 @@ func New(
 		distrtypes.StoreKey, slashingtypes.StoreKey, govtypes.StoreKey, consensustypes.StoreKey,
 		upgradetypes.StoreKey, evidencetypes.StoreKey, feegrant.StoreKey, authzkeeper.StoreKey,
 		epochstypes.StoreKey, providertypes.StoreKey, reputationtypes.StoreKey,
-		markettypes.StoreKey, registrytypes.StoreKey, federatedtypes.StoreKey,
+		markettypes.StoreKey, registrytypes.StoreKey, federatedtypes.StoreKey, verifytypes.StoreKey,
 	)
 	stores := make([]storetypes.StoreKey, 0, len(keys))
 	for _, k := range keys {
@@ -301,6 +306,14 @@ func New(
 		CommitteeOf: app.FederatedKeeper.Committee,
 	})
 
+	// Proof-of-compute: x/verify checks the market's training results and
+	// decides its disputes; each task's committee attests its verdict.
+	app.VerifyKeeper = verifykeeper.NewKeeper(appCodec, runtime.NewKVStoreService(keys[verifytypes.StoreKey]), app.AccountKeeper, app.BankKeeper,
+		app.StakingKeeper, app.SlashingKeeper, app.ProviderKeeper, app.ReputationKeeper, app.MarketKeeper, authority)
+	app.MarketKeeper.SetVerifier(app.VerifyKeeper)
+	verifyModule := verify.NewAppModule(appCodec, app.VerifyKeeper)
+	app.VoteExtensions.Register(verifytypes.AttestationKind, verifyModule.AttestationHandler())
+
 	app.EpochsKeeper = epochskeeper.NewKeeper(runtime.NewKVStoreService(keys[epochstypes.StoreKey]), appCodec)
 	app.EpochsKeeper.SetHooks(epochstypes.NewMultiEpochHooks(app.ProviderKeeper, app.ReputationKeeper))
 
@@ -324,6 +337,7 @@ func New(
 		market.NewAppModule(appCodec, app.MarketKeeper),
 		registry.NewAppModule(appCodec, app.RegistryKeeper),
 		federated.NewAppModule(appCodec, app.FederatedKeeper),
+		verifyModule,
 	)
 	app.BasicModuleManager = module.NewBasicManagerFromManager(app.ModuleManager, map[string]module.AppModuleBasic{
 		genutiltypes.ModuleName: genutil.NewAppModuleBasic(genutiltypes.DefaultMessageValidator),
@@ -375,11 +389,11 @@ func setBlockOrder(mm *module.Manager) {
 	// block's settled state.
 	mm.SetOrderBeginBlockers(
 		minttypes.ModuleName, distrtypes.ModuleName, slashingtypes.ModuleName, evidencetypes.ModuleName,
-		stakingtypes.ModuleName, authz.ModuleName, epochstypes.ModuleName,
+		stakingtypes.ModuleName, authz.ModuleName, epochstypes.ModuleName, verifytypes.ModuleName,
 	)
 	mm.SetOrderEndBlockers(
 		banktypes.ModuleName, govtypes.ModuleName, stakingtypes.ModuleName, feegrant.ModuleName,
-		markettypes.ModuleName, federatedtypes.ModuleName,
+		markettypes.ModuleName, federatedtypes.ModuleName, verifytypes.ModuleName,
 	)
 	// genutil after staking (pools must exist) and after auth (its params);
 	// bank before staking so that bonded pool balances are known.
@@ -388,7 +402,7 @@ func setBlockOrder(mm *module.Manager) {
 		stakingtypes.ModuleName, slashingtypes.ModuleName, govtypes.ModuleName, minttypes.ModuleName,
 		genutiltypes.ModuleName, evidencetypes.ModuleName, authz.ModuleName, feegrant.ModuleName,
 		upgradetypes.ModuleName, epochstypes.ModuleName, providertypes.ModuleName, reputationtypes.ModuleName,
-		markettypes.ModuleName, registrytypes.ModuleName, federatedtypes.ModuleName,
+		markettypes.ModuleName, registrytypes.ModuleName, federatedtypes.ModuleName, verifytypes.ModuleName,
 	}
 	mm.SetOrderInitGenesis(genesisOrder...)
 	mm.SetOrderExportGenesis(genesisOrder...)

@@ -23,8 +23,8 @@ type jobView struct {
 // TestMarketFlow drives the compute market through the CLI on a node built
 // from the repository's config.yml: a provider registers and bonds, a
 // client creates a job, the provider bids, the client accepts, the provider
-// submits, payment arrives; a second job is disputed and the provider is
-// slashed by the dispute resolver.
+// submits, payment arrives; a second job is disputed, which opens an
+// x/verify challenge task re-executing the whole job.
 func TestMarketFlow(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the cohortd binary")
@@ -63,7 +63,9 @@ func TestMarketFlow(t *testing.T) {
 	require.Equal(t, "2000000000", prov.Provider.Collateral.Amount)
 
 	hash := sha256.Sum256([]byte("weights"))
-	result := fmt.Sprintf(`{"hash":"%s","size":"1024","location":"https://gpu-1.example/blobs/%x"}`, base64.StdEncoding.EncodeToString(hash[:]), hash)
+	root := sha256.Sum256([]byte("checkpoints"))
+	result := fmt.Sprintf(`{"hash":"%s","size":"1024","location":"https://gpu-1.example/blobs/%x","checkpoint_root":"%s","total_steps":"100"}`,
+		base64.StdEncoding.EncodeToString(hash[:]), hash, base64.StdEncoding.EncodeToString(root[:]))
 	spec := `{"model_id":"mnist-mlp","data_requirement":"fashion-mnist","hyperparameters":{"learning_rate":"0.01","batch_size":64}}`
 
 	// Job 1: the whole way to payment.
@@ -87,33 +89,37 @@ func TestMarketFlow(t *testing.T) {
 	require.NoError(t, getJSON(n.rest(0)+"/cohort/market/v1/jobs/1", &rest))
 	require.Equal(t, "JOB_STATE_COMPLETED", rest.Job.State)
 
-	// Job 2: disputed, and the provider loses.
+	// Job 2: disputed; x/verify opens a challenge task over the whole job
+	// (its committee's sidecars decide it; here none attests, so it stays
+	// open until its deadline).
 	tx("carol", "market", "create-job", "training", spec, "100", "10ucohort", "1500ucohort", "300")
 	tx("bob", "market", "bid", "2", "9ucohort", "1000000ucohort")
 	tx("carol", "market", "accept-bid", "2", bob)
 	tx("bob", "market", "submit-result", "2", result)
 	carol0 := balance(carol)
 	tx("carol", "market", "dispute", "2", "accuracy does not reproduce")
-	tx("alice", "market", "resolve-dispute", "2", "true")
 	q(&job, "market", "job", "2")
-	require.Equal(t, "JOB_STATE_FAILED", job.Job.State)
-	q(&prov, "provider", "provider", bob)
-	require.Equal(t, "1800000000", prov.Provider.Collateral.Amount, "10% of the collateral slashed")
-	// Carol: paid the dispute tx fee; got her bond, escrow, bob's deposit and half the slash.
-	require.Equal(t, carol0-5000+1500+1_000_000+100_000_000, balance(carol))
-
-	var rep struct {
-		Reputation struct {
-			Score         string `json:"score"`
-			JobsCompleted string `json:"jobs_completed"`
-			DisputesLost  string `json:"disputes_lost"`
-			Slashes       string `json:"slashes"`
-		} `json:"reputation"`
+	require.Equal(t, "JOB_STATE_DISPUTED", job.Job.State)
+	require.Equal(t, carol0-5000-10_000_000, balance(carol), "the dispute bond and the tx fee")
+	var tasks struct {
+		Tasks []struct {
+			ID           string   `json:"id"`
+			State        string   `json:"state"`
+			Challenge    bool     `json:"challenge"`
+			SampledSteps []string `json:"sampled_steps"`
+		} `json:"tasks"`
 	}
-	q(&rep, "reputation", "reputation", bob)
-	require.Equal(t, "1", rep.Reputation.JobsCompleted)
-	require.Equal(t, "1", rep.Reputation.DisputesLost)
-	require.Equal(t, "1", rep.Reputation.Slashes)
+	for i := 0; i < 40; i++ { // the challenge is drawn in a block after the dispute's
+		q(&tasks, "verify", "tasks-by-job", "2")
+		if len(tasks.Tasks) == 2 && tasks.Tasks[1].State == "TASK_STATE_OPEN" {
+			break
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	require.Len(t, tasks.Tasks, 2, "the routine check of the result and the dispute's challenge")
+	require.True(t, tasks.Tasks[1].Challenge)
+	require.Equal(t, "TASK_STATE_OPEN", tasks.Tasks[1].State)
+	require.Len(t, tasks.Tasks[1].SampledSteps, 100, "the whole job")
 
 	// Bad input over the CLI: a bid over the max price is refused, nothing changes.
 	tx("carol", "market", "create-job", "training", spec, "100", "10ucohort", "1500ucohort", "300")

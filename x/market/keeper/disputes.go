@@ -3,7 +3,6 @@ package keeper
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"cosmossdk.io/collections"
 
@@ -16,68 +15,70 @@ import (
 // MaxReasonLen bounds a dispute's reason.
 const MaxReasonLen = 512
 
-// Dispute challenges a submitted result within its challenge window; the
-// disputer (the client, or anyone) puts up the dispute bond. The result
-// does not settle until the dispute is resolved.
-func (k Keeper) Dispute(ctx context.Context, disputerStr string, jobID uint64, reason string) error {
+// Dispute challenges a submitted training result within its challenge
+// window; the disputer (the client, or anyone) puts up the dispute bond.
+// x/verify opens a challenge task that re-executes the job with its larger
+// dispute sample (the whole job when it is short), paid out of the bond
+// (up to x/verify's verifier fee); its verdict settles the dispute
+// (OnVerified). The result does not settle until then. It returns the
+// task id.
+func (k Keeper) Dispute(ctx context.Context, disputerStr string, jobID uint64, reason string) (uint64, error) {
 	disputer, err := k.addr(disputerStr)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if len(reason) > MaxReasonLen {
-		return fmt.Errorf("%w: reason longer than %d bytes", types.ErrInvalidJob, MaxReasonLen)
+		return 0, fmt.Errorf("%w: reason longer than %d bytes", types.ErrInvalidJob, MaxReasonLen)
 	}
 	job, err := k.GetJob(ctx, jobID)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if job.State != types.JOB_STATE_SUBMITTED {
-		return fmt.Errorf("%w: job %d is %s", types.ErrInvalidState, jobID, job.State)
+		return 0, fmt.Errorf("%w: job %d is %s", types.ErrInvalidState, jobID, job.State)
 	}
 	if height(ctx) > job.Lease.ChallengeEndsHeight {
-		return fmt.Errorf("%w: the challenge window of job %d ended at %d", types.ErrWindowClosed, jobID, job.Lease.ChallengeEndsHeight)
+		return 0, fmt.Errorf("%w: the challenge window of job %d ended at %d", types.ErrWindowClosed, jobID, job.Lease.ChallengeEndsHeight)
 	}
 	if disputerStr == job.Lease.Provider {
-		return fmt.Errorf("%w: a provider cannot dispute its own result", types.ErrUnauthorized)
+		return 0, fmt.Errorf("%w: a provider cannot dispute its own result", types.ErrUnauthorized)
+	}
+	if job.Kind != types.JOB_KIND_TRAINING {
+		return 0, fmt.Errorf("%w: only training results can be disputed: x/verify re-executes training steps", types.ErrInvalidState)
+	}
+	if k.verifier.k == nil {
+		return 0, fmt.Errorf("%w: no verifier is wired to decide disputes", types.ErrInvalidState)
 	}
 	params, err := k.Params.Get(ctx)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if err := k.bank.SendCoinsFromAccountToModule(ctx, disputer, types.ModuleName, sdk.NewCoins(params.DisputeBond)); err != nil {
-		return err
+		return 0, err
 	}
 	if err := k.SettlementQueue.Remove(ctx, collections.Join(job.Lease.ChallengeEndsHeight, job.Id)); err != nil {
-		return err
+		return 0, err
 	}
 	job.Dispute = &types.Dispute{Disputer: disputerStr, Bond: params.DisputeBond, Reason: reason, OpenedHeight: height(ctx)}
-	if err := k.setState(ctx, &job, types.JOB_STATE_DISPUTED, "disputed"); err != nil {
-		return err
+	taskID, err := k.openDisputeTask(ctx, &job)
+	if err != nil {
+		return 0, err
 	}
-	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventDisputeOpened{JobId: jobID, Disputer: disputerStr, Reason: reason})
+	if err := k.setState(ctx, &job, types.JOB_STATE_DISPUTED, "disputed"); err != nil {
+		return 0, err
+	}
+	return taskID, sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventDisputeOpened{JobId: jobID, Disputer: disputerStr, Reason: reason})
 }
 
-// ResolveDispute decides a dispute. Until x/verify re-executes disputed
-// work, the governance authority or an address in params.dispute_resolvers
-// decides. At fault: the provider's collateral is slashed by
-// dispute_slash_fraction (part to the client), the client gets the whole
-// escrow and the provider's deposit, the disputer its bond. Not at fault:
-// the lease settles as usual and the disputer's bond goes to the provider.
-func (k Keeper) ResolveDispute(ctx context.Context, resolver string, jobID uint64, providerAtFault bool) error {
-	params, err := k.Params.Get(ctx)
-	if err != nil {
-		return err
-	}
-	if resolver != k.authority && !slices.Contains(params.DisputeResolvers, resolver) {
-		return fmt.Errorf("%w: %s may not resolve disputes", types.ErrUnauthorized, resolver)
-	}
-	job, err := k.GetJob(ctx, jobID)
-	if err != nil {
-		return err
-	}
-	if job.State != types.JOB_STATE_DISPUTED {
-		return fmt.Errorf("%w: job %d is %s", types.ErrInvalidState, jobID, job.State)
-	}
+// resolveDispute settles a dispute by a verification verdict (or its
+// absence). At fault (FAIL or UNAVAILABLE): the client gets the whole
+// escrow and the provider's deposit, the disputer what is left of its
+// bond; x/verify has already slashed the provider's collateral with the
+// client as beneficiary. Not at fault (PASS): the lease settles as usual
+// and the rest of the bond goes to the provider. Undecided (the task
+// expired): the lease settles as usual and the bond goes back to the
+// disputer, since nobody was shown to be at fault.
+func (k Keeper) resolveDispute(ctx context.Context, job *types.Job, taskID uint64, providerAtFault, undecided bool) error {
 	provider, err := k.addr(job.Lease.Provider)
 	if err != nil {
 		return err
@@ -90,38 +91,43 @@ func (k Keeper) ResolveDispute(ctx context.Context, resolver string, jobID uint6
 	if err != nil {
 		return err
 	}
-	slashed := sdk.NewInt64Coin(job.Escrow.Denom, 0)
-	if providerAtFault {
-		if slashed, err = k.providers.Slash(ctx, provider, params.DisputeSlashFraction, client, fmt.Sprintf("lost dispute on job %d", jobID)); err != nil {
-			return err
-		}
+	switch {
+	case providerAtFault:
 		if err := k.pay(ctx, disputer, job.Dispute.Bond); err != nil {
 			return err
 		}
 		if err := k.finishBid(ctx, job.Id, provider, client); err != nil {
 			return err
 		}
-		if err := k.refundEscrow(ctx, &job); err != nil {
+		if err := k.refundEscrow(ctx, job); err != nil {
 			return err
 		}
 		if err := k.reputation.Record(ctx, provider, reputationtypes.OUTCOME_DISPUTE_LOST); err != nil {
 			return err
 		}
-		if err := k.setState(ctx, &job, types.JOB_STATE_FAILED, "dispute lost by the provider"); err != nil {
+		if err := k.setState(ctx, job, types.JOB_STATE_FAILED, fmt.Sprintf("dispute lost by the provider (verification task %d)", taskID)); err != nil {
 			return err
 		}
-	} else {
+	case undecided:
+		if err := k.pay(ctx, disputer, job.Dispute.Bond); err != nil {
+			return err
+		}
+		if err := k.settle(ctx, job, fmt.Sprintf("dispute undecided (verification task %d expired)", taskID)); err != nil {
+			return err
+		}
+	default:
 		if err := k.pay(ctx, provider, job.Dispute.Bond); err != nil {
 			return err
 		}
 		if err := k.reputation.Record(ctx, provider, reputationtypes.OUTCOME_DISPUTE_WON); err != nil {
 			return err
 		}
-		if err := k.settle(ctx, &job, "dispute won by the provider"); err != nil {
+		if err := k.settle(ctx, job, fmt.Sprintf("dispute won by the provider (verification task %d)", taskID)); err != nil {
 			return err
 		}
 	}
 	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventDisputeResolved{
-		JobId: jobID, ProviderAtFault: providerAtFault, Resolver: resolver, Slashed: slashed,
+		JobId: job.Id, ProviderAtFault: providerAtFault, Resolver: "x/verify", Slashed: sdk.NewInt64Coin(job.Escrow.Denom, 0),
+		VerifyTaskId: taskID, Undecided: undecided,
 	})
 }

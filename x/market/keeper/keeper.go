@@ -30,8 +30,11 @@ type Keeper struct {
 	bank         types.BankKeeper
 	providers    types.ProviderKeeper
 	reputation   types.ReputationKeeper
-	authority    string
-	moduleAddr   sdk.AccAddress
+	// verifier is shared by every copy of the keeper, so that x/verify,
+	// built after the market, can be set once (SetVerifier).
+	verifier   *verifierRef
+	authority  string
+	moduleAddr sdk.AccAddress
 
 	Schema    collections.Schema
 	Params    collections.Item[types.Params]
@@ -64,7 +67,7 @@ func NewKeeper(cdc codec.BinaryCodec, storeService store.KVStoreService, ak type
 	pairHeightID := collections.PairKeyCodec(collections.Int64Key, collections.Uint64Key)
 	k := Keeper{
 		cdc: cdc, addressCodec: ak.AddressCodec(), bank: bank, providers: providers, reputation: reputation,
-		authority: authority, moduleAddr: moduleAddr,
+		verifier: &verifierRef{}, authority: authority, moduleAddr: moduleAddr,
 		Params:          collections.NewItem(sb, types.ParamsKey, "params", codec.CollValue[types.Params](cdc)),
 		Jobs:            collections.NewMap(sb, types.JobsKey, "jobs", collections.Uint64Key, codec.CollValue[types.Job](cdc)),
 		NextJobID:       collections.NewSequence(sb, types.NextJobIDKey, "next_job_id"),
@@ -84,6 +87,14 @@ func NewKeeper(cdc codec.BinaryCodec, storeService store.KVStoreService, ak type
 	k.Schema = schema
 	return k
 }
+
+// verifierRef holds x/verify for every copy of the keeper.
+type verifierRef struct{ k types.VerifyKeeper }
+
+// SetVerifier wires x/verify into the market (and every copy of the
+// keeper already handed out): training results and disputes are reported
+// to it. Without one, nothing is verified and disputes stay open.
+func (k Keeper) SetVerifier(v types.VerifyKeeper) { k.verifier.k = v }
 
 // Authority is the governance address.
 func (k Keeper) Authority() string { return k.authority }

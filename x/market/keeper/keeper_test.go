@@ -19,6 +19,7 @@ import (
 	"github.com/cohortchain/cohort/x/market/types"
 	providerkeeper "github.com/cohortchain/cohort/x/provider/keeper"
 	providertypes "github.com/cohortchain/cohort/x/provider/types"
+	verifytypes "github.com/cohortchain/cohort/x/verify/types"
 )
 
 func coin(n int64) sdk.Coin { return sdk.NewInt64Coin(app.BaseDenom, n) }
@@ -93,8 +94,9 @@ func (f *fixture) bid(t *testing.T, id uint64, provider sdk.AccAddress, price in
 
 func result() types.Result {
 	h := sha256.Sum256([]byte("weights"))
+	root := sha256.Sum256([]byte("checkpoints"))
 	return types.Result{Hash: h[:], Size_: 1024, Location: "https://p.example/blobs/1",
-		Metrics: []types.Metric{{Name: "accuracy", Value: "0.91"}}}
+		Metrics: []types.Metric{{Name: "accuracy", Value: "0.91"}}, CheckpointRoot: root[:], TotalSteps: 1000}
 }
 
 func (f *fixture) job(t *testing.T, id uint64) types.Job {
@@ -143,10 +145,12 @@ func TestHappyPathPaysProviderFeeAndRefund(t *testing.T) {
 	cost := int64(800 * 100)
 	fee := cost * 2 / 100
 	require.Equal(t, prov0+cost-fee, f.bal(f.provider), "paid price*units less the fee, deposit back")
-	require.Equal(t, client0-cost, f.bal(f.client), "the unspent budget comes back")
+	require.Equal(t, client0-cost-verifierFee, f.bal(f.client), "the unspent budget comes back, less the verification fee")
 	require.Equal(t, fee0+fee, f.bal(feeCollector))
 	require.Equal(t, coin(cost-fee), j.Paid)
-	require.Equal(t, coin(150_000-cost), j.Refunded)
+	require.Equal(t, coin(150_000-cost-verifierFee), j.Refunded)
+	// The verification fee waits in x/verify for the task's verdict.
+	require.Equal(t, int64(verifierFee), f.bal(f.c.App.VerifyKeeper.ModuleAddress()))
 	require.True(t, j.Escrow.IsZero())
 	rep, _ := f.c.App.ReputationKeeper.Get(f.ctx, f.provider)
 	require.EqualValues(t, 1, rep.JobsCompleted)
@@ -230,6 +234,10 @@ func TestDeadlinePassesWithoutResult(t *testing.T) {
 	require.EqualValues(t, 1, rep.JobsFailed)
 }
 
+// verifierFee is x/verify's default fee; the budget's headroom (150,000 -
+// 100 x 1,000) pays it in full.
+const verifierFee = 50_000
+
 func TestDisputeLostSlashesProvider(t *testing.T) {
 	f := setup(t)
 	id := f.createJob(t)
@@ -238,31 +246,45 @@ func TestDisputeLostSlashesProvider(t *testing.T) {
 	require.NoError(t, err)
 	_, err = f.msg.SubmitResult(f.ctx, &types.MsgSubmitResult{Provider: f.provider.String(), JobId: id, Result: result()})
 	require.NoError(t, err)
+	require.Equal(t, coin(150_000-verifierFee), f.job(t, id).Escrow, "the result's verification is paid from the budget's headroom")
+	checkTask := f.job(t, id).Lease.VerifyTaskId
+	require.NotZero(t, checkTask)
 	client0 := f.bal(f.client)
-	_, err = f.msg.Dispute(f.ctx, &types.MsgDispute{Disputer: f.client.String(), JobId: id, Reason: "wrong weights"})
+	res, err := f.msg.Dispute(f.ctx, &types.MsgDispute{Disputer: f.client.String(), JobId: id, Reason: "wrong weights"})
 	require.NoError(t, err)
 	require.Equal(t, client0-10_000_000, f.bal(f.client), "dispute bond taken")
+	j := f.job(t, id)
+	require.Equal(t, res.VerifyTaskId, j.Dispute.VerifyTaskId)
+	require.Equal(t, coin(10_000_000-verifierFee), j.Dispute.Bond, "the challenge is paid from the bond")
 	f.invariants(t)
 
 	// The window passing does not settle a disputed job.
 	f.endBlock(t, f.job(t, id).Lease.ChallengeEndsHeight)
 	require.Equal(t, types.JOB_STATE_DISPUTED, f.job(t, id).State)
 
-	// Only governance or a resolver decides.
-	_, err = f.msg.ResolveDispute(f.ctx, &types.MsgResolveDispute{Resolver: f.client.String(), JobId: id, ProviderAtFault: true})
-	require.ErrorIs(t, err, types.ErrUnauthorized)
-	_, err = f.msg.ResolveDispute(f.ctx, &types.MsgResolveDispute{Resolver: f.k.Authority(), JobId: id, ProviderAtFault: true})
+	// x/verify draws the challenge with the whole job as its sample; the
+	// committee finds a divergent step.
+	f.ctx = testutil.DrawTasks(t, f.c.App, f.ctx)
+	task, err := f.c.App.VerifyKeeper.GetTask(f.ctx, res.VerifyTaskId)
 	require.NoError(t, err)
+	require.True(t, task.Challenge)
+	require.Len(t, task.SampledSteps, 1000)
+	// The routine check passing does not settle a disputed job either.
+	require.NoError(t, testutil.AgreeOnTask(t, f.c.App, f.ctx, checkTask, verifytypes.OUTCOME_PASS))
+	require.Equal(t, types.JOB_STATE_DISPUTED, f.job(t, id).State)
+	require.NoError(t, testutil.AgreeOnTask(t, f.c.App, f.ctx, res.VerifyTaskId, verifytypes.OUTCOME_FAIL))
 
-	j := f.job(t, id)
+	j = f.job(t, id)
 	require.Equal(t, types.JOB_STATE_FAILED, j.State)
 	p, _ := f.c.App.ProviderKeeper.GetProvider(f.ctx, f.provider)
-	require.Equal(t, coin(1_800_000_000), p.Collateral, "10% slashed")
-	// Client: bond back, escrow back, provider's deposit, half the slash.
-	require.Equal(t, client0+150_000+1_000_000+100_000_000, f.bal(f.client))
+	require.Equal(t, coin(1_800_000_000), p.Collateral, "10% slashed by x/verify")
+	// Client: what is left of the bond, the escrow less the check's fee,
+	// the provider's deposit, half the slash.
+	require.Equal(t, client0+150_000-verifierFee+1_000_000+100_000_000-verifierFee, f.bal(f.client))
 	rep, _ := f.c.App.ReputationKeeper.Get(f.ctx, f.provider)
 	require.EqualValues(t, 1, rep.DisputesLost)
 	f.invariants(t)
+	require.NoError(t, f.c.App.VerifyKeeper.FeeInvariant(f.ctx))
 }
 
 func TestDisputeWonPaysProviderAndBond(t *testing.T) {
@@ -273,17 +295,78 @@ func TestDisputeWonPaysProviderAndBond(t *testing.T) {
 	require.NoError(t, err)
 	_, err = f.msg.SubmitResult(f.ctx, &types.MsgSubmitResult{Provider: f.provider.String(), JobId: id, Result: result()})
 	require.NoError(t, err)
-	_, err = f.msg.Dispute(f.ctx, &types.MsgDispute{Disputer: f.client.String(), JobId: id, Reason: "?"})
+	res, err := f.msg.Dispute(f.ctx, &types.MsgDispute{Disputer: f.client.String(), JobId: id, Reason: "?"})
 	require.NoError(t, err)
 	prov0 := f.bal(f.provider)
-	params, _ := f.k.Params.Get(f.ctx)
-	params.DisputeResolvers = []string{testutil.Addr("committee").String()}
-	require.NoError(t, f.k.Params.Set(f.ctx, params))
-	_, err = f.msg.ResolveDispute(f.ctx, &types.MsgResolveDispute{Resolver: testutil.Addr("committee").String(), JobId: id})
-	require.NoError(t, err)
+	f.ctx = testutil.DrawTasks(t, f.c.App, f.ctx)
+	require.NoError(t, testutil.AgreeOnTask(t, f.c.App, f.ctx, res.VerifyTaskId, verifytypes.OUTCOME_PASS))
 	require.Equal(t, types.JOB_STATE_COMPLETED, f.job(t, id).State)
-	require.Equal(t, prov0+100_000-2_000+1_000_000+10_000_000, f.bal(f.provider), "pay less fee, deposit, and the disputer's bond")
+	require.Equal(t, prov0+100_000-2_000+1_000_000+10_000_000-verifierFee, f.bal(f.provider), "pay less fee, deposit, and the disputer's bond less the challenge fee")
 	f.invariants(t)
+}
+
+func TestDisputeUndecidedSettlesAndReturnsBond(t *testing.T) {
+	f := setup(t)
+	id := f.createJob(t)
+	f.bid(t, id, f.provider, 1_000)
+	_, err := f.msg.AcceptBid(f.ctx, &types.MsgAcceptBid{Client: f.client.String(), JobId: id, Provider: f.provider.String()})
+	require.NoError(t, err)
+	_, err = f.msg.SubmitResult(f.ctx, &types.MsgSubmitResult{Provider: f.provider.String(), JobId: id, Result: result()})
+	require.NoError(t, err)
+	client0 := f.bal(f.client)
+	res, err := f.msg.Dispute(f.ctx, &types.MsgDispute{Disputer: f.client.String(), JobId: id})
+	require.NoError(t, err)
+	f.ctx = testutil.DrawTasks(t, f.c.App, f.ctx)
+	task, err := f.c.App.VerifyKeeper.GetTask(f.ctx, res.VerifyTaskId)
+	require.NoError(t, err)
+	f.ctx = f.ctx.WithBlockHeight(task.DeadlineHeight)
+	require.NoError(t, f.c.App.VerifyKeeper.EndBlocker(f.ctx))
+	require.Equal(t, types.JOB_STATE_COMPLETED, f.job(t, id).State, "no verdict: nobody was at fault")
+	require.Equal(t, client0+verifierFee, f.bal(f.client), "the whole bond back, and both expired tasks' fees (the check's came from the escrow)")
+	f.invariants(t)
+	require.NoError(t, f.c.App.VerifyKeeper.FeeInvariant(f.ctx))
+}
+
+func TestResultFailingVerificationIsRefunded(t *testing.T) {
+	f := setup(t)
+	id := f.createJob(t)
+	f.bid(t, id, f.provider, 1_000)
+	_, err := f.msg.AcceptBid(f.ctx, &types.MsgAcceptBid{Client: f.client.String(), JobId: id, Provider: f.provider.String()})
+	require.NoError(t, err)
+	client0 := f.bal(f.client)
+	_, err = f.msg.SubmitResult(f.ctx, &types.MsgSubmitResult{Provider: f.provider.String(), JobId: id, Result: result()})
+	require.NoError(t, err)
+	task := f.job(t, id).Lease.VerifyTaskId
+	f.ctx = testutil.DrawTasks(t, f.c.App, f.ctx)
+	require.NoError(t, testutil.AgreeOnTask(t, f.c.App, f.ctx, task, verifytypes.OUTCOME_FAIL))
+	j := f.job(t, id)
+	require.Equal(t, types.JOB_STATE_FAILED, j.State)
+	require.True(t, j.Escrow.IsZero())
+	require.Equal(t, client0+150_000-verifierFee+1_000_000+100_000_000, f.bal(f.client), "escrow less the check's fee, the deposit, half the slash")
+	f.invariants(t)
+	// The window passing changes nothing more.
+	f.endBlock(t, j.Lease.ChallengeEndsHeight)
+	require.Equal(t, types.JOB_STATE_FAILED, f.job(t, id).State)
+}
+
+func TestTrainingResultNeedsCheckpoints(t *testing.T) {
+	f := setup(t)
+	id := f.createJob(t)
+	f.bid(t, id, f.provider, 1_000)
+	_, err := f.msg.AcceptBid(f.ctx, &types.MsgAcceptBid{Client: f.client.String(), JobId: id, Provider: f.provider.String()})
+	require.NoError(t, err)
+	for name, mutate := range map[string]func(*types.Result){
+		"no checkpoint root":    func(r *types.Result) { r.CheckpointRoot = nil },
+		"short checkpoint root": func(r *types.Result) { r.CheckpointRoot = r.CheckpointRoot[:5] },
+		"no steps":              func(r *types.Result) { r.TotalSteps = 0 },
+		"too many steps":        func(r *types.Result) { r.TotalSteps = types.MaxTotalSteps + 1 },
+	} {
+		r := result()
+		mutate(&r)
+		_, err := f.msg.SubmitResult(f.ctx, &types.MsgSubmitResult{Provider: f.provider.String(), JobId: id, Result: r})
+		require.ErrorIs(t, err, types.ErrInvalidResult, name)
+	}
+	require.Equal(t, types.JOB_STATE_LEASED, f.job(t, id).State)
 }
 
 func TestCancel(t *testing.T) {

@@ -61,14 +61,11 @@ func (s msgServer) AcceptResult(ctx context.Context, msg *types.MsgAcceptResult)
 }
 
 func (s msgServer) Dispute(ctx context.Context, msg *types.MsgDispute) (*types.MsgDisputeResponse, error) {
-	return &types.MsgDisputeResponse{}, s.k.Dispute(ctx, msg.Disputer, msg.JobId, msg.Reason)
-}
-
-func (s msgServer) ResolveDispute(ctx context.Context, msg *types.MsgResolveDispute) (*types.MsgResolveDisputeResponse, error) {
-	if err := s.signer(msg.Resolver); err != nil {
+	taskID, err := s.k.Dispute(ctx, msg.Disputer, msg.JobId, msg.Reason)
+	if err != nil {
 		return nil, err
 	}
-	return &types.MsgResolveDisputeResponse{}, s.k.ResolveDispute(ctx, msg.Resolver, msg.JobId, msg.ProviderAtFault)
+	return &types.MsgDisputeResponse{VerifyTaskId: taskID}, nil
 }
 
 func (s msgServer) CancelJob(ctx context.Context, msg *types.MsgCancelJob) (*types.MsgCancelJobResponse, error) {

@@ -13,8 +13,9 @@ import (
 	reputationtypes "github.com/cohortchain/cohort/x/reputation/types"
 )
 
-// SubmitResult records the lease holder's result; unless disputed it
-// settles when the challenge window ends.
+// SubmitResult records the lease holder's result and, for training,
+// reports it to x/verify, which checks a sample of its steps; unless
+// disputed or failed by x/verify it settles when the challenge window ends.
 func (k Keeper) SubmitResult(ctx context.Context, providerStr string, jobID uint64, result types.Result) (int64, error) {
 	job, err := k.GetJob(ctx, jobID)
 	if err != nil {
@@ -29,7 +30,7 @@ func (k Keeper) SubmitResult(ctx context.Context, providerStr string, jobID uint
 	if job.Kind.Metered() {
 		return 0, fmt.Errorf("%w: job %d is metered; claim usage instead of submitting a result", types.ErrInvalidState, jobID)
 	}
-	if err := result.Validate(); err != nil {
+	if err := result.ValidateFor(job.Kind); err != nil {
 		return 0, err
 	}
 	params, err := k.Params.Get(ctx)
@@ -47,6 +48,9 @@ func (k Keeper) SubmitResult(ctx context.Context, providerStr string, jobID uint
 		return 0, err
 	}
 	if err := k.heartbeat(ctx, providerStr); err != nil {
+		return 0, err
+	}
+	if err := k.reportResult(ctx, &job); err != nil {
 		return 0, err
 	}
 	if err := k.setState(ctx, &job, types.JOB_STATE_SUBMITTED, "result submitted"); err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/cohortchain/cohort/app"
 	"github.com/cohortchain/cohort/testutil"
+	verifytypes "github.com/cohortchain/cohort/x/verify/types"
 	"github.com/cohortchain/cohort/x/market/keeper"
 	"github.com/cohortchain/cohort/x/market/types"
 	providerkeeper "github.com/cohortchain/cohort/x/provider/keeper"
@@ -53,7 +54,7 @@ func simulate(t *testing.T, seed int64, blocks int) {
 		registerProvider(t, c, ctx, p, h100)
 		providers = append(providers, p)
 	}
-	resolver := mk.Authority()
+	vk := c.App.VerifyKeeper
 	supply0 := c.App.BankKeeper.GetSupply(ctx, app.BaseDenom).Amount
 	burned := sdkmath.ZeroInt()
 	var jobIDs []uint64
@@ -82,7 +83,7 @@ func simulate(t *testing.T, seed int64, blocks int) {
 	ok, failed := 0, 0
 
 	for b := 0; b < blocks; b++ {
-		ctx = ctx.WithBlockHeight(ctx.BlockHeight() + 1).WithEventManager(sdk.NewEventManager())
+		ctx = testutil.DrawTasks(t, c.App, ctx.WithEventManager(sdk.NewEventManager()))
 		for n := r.Intn(6); n > 0; n-- {
 			// Each action runs as a transaction would: in a cache, kept
 			// only when it succeeds.
@@ -119,8 +120,17 @@ func simulate(t *testing.T, seed int64, blocks int) {
 				if e == nil {
 					_, err = msg.Dispute(tx, &types.MsgDispute{Disputer: j.Client, JobId: j.Id, Reason: "sim"})
 				}
-			case 7:
-				_, err = msg.ResolveDispute(tx, &types.MsgResolveDispute{Resolver: resolver, JobId: pickIn(tx, types.JOB_STATE_DISPUTED), ProviderAtFault: r.Intn(2) == 0})
+			case 7: // a verification committee agrees on a verdict
+				it, e := vk.TasksByState.Iterate(tx, collections.NewPrefixedPairRange[int32, uint64](int32(verifytypes.TASK_STATE_OPEN)))
+				require.NoError(t, e)
+				keys, e := it.Keys()
+				require.NoError(t, e)
+				id := uint64(1 + r.Intn(100))
+				if len(keys) > 0 && r.Intn(5) > 0 {
+					id = keys[r.Intn(len(keys))].K2()
+				}
+				outcomes := []verifytypes.Outcome{verifytypes.OUTCOME_PASS, verifytypes.OUTCOME_FAIL, verifytypes.OUTCOME_UNAVAILABLE}
+				err = testutil.AgreeOnTask(t, c.App, tx, id, outcomes[r.Intn(len(outcomes))])
 			case 8:
 				j, e := mk.GetJob(tx, pickIn(tx, types.JOB_STATE_SUBMITTED))
 				if e == nil {
@@ -158,6 +168,7 @@ func simulate(t *testing.T, seed int64, blocks int) {
 			}
 		}
 		require.NoError(t, mk.EndBlocker(ctx))
+		require.NoError(t, vk.EndBlocker(ctx))
 		if b%10 == 9 {
 			require.NoError(t, pk.AfterEpochEnd(ctx, providertypes.DefaultParams().EpochIdentifier, int64(b/10)))
 			for _, p := range providers { // keep them alive, and back in service
@@ -173,6 +184,7 @@ func simulate(t *testing.T, seed int64, blocks int) {
 		burned = burned.Add(burnedIn(t, ctx.EventManager().Events()))
 
 		require.NoError(t, mk.EscrowInvariant(ctx), "block %d", b)
+		require.NoError(t, vk.FeeInvariant(ctx), "block %d", b)
 		require.NoError(t, pk.CollateralInvariant(ctx, c.App.AccountKeeper.GetModuleAddress(providertypes.ModuleName)), "block %d", b)
 		require.Equal(t, supply0.Sub(burned), c.App.BankKeeper.GetSupply(ctx, app.BaseDenom).Amount, "block %d: supply moved by other than burning", b)
 	}

@@ -11,7 +11,7 @@ import (
 func RegisterInterfaces(registry codectypes.InterfaceRegistry) {
 	registry.RegisterImplementations((*sdk.Msg)(nil),
 		&MsgCreateJob{}, &MsgPlaceBid{}, &MsgCloseBid{}, &MsgAcceptBid{}, &MsgSubmitResult{},
-		&MsgAcceptResult{}, &MsgDispute{}, &MsgResolveDispute{}, &MsgCancelJob{}, &MsgClaimUsage{}, &MsgTopUp{},
+		&MsgAcceptResult{}, &MsgDispute{}, &MsgCancelJob{}, &MsgClaimUsage{}, &MsgTopUp{},
 		&MsgUpdateParams{},
 	)
 	msgservice.RegisterMsgServiceDesc(registry, &_Msg_serviceDesc)
@@ -22,7 +22,7 @@ func RegisterLegacyAminoCodec(cdc *codec.LegacyAmino) {
 	for name, msg := range map[string]sdk.Msg{
 		"MsgCreateJob": &MsgCreateJob{}, "MsgPlaceBid": &MsgPlaceBid{}, "MsgCloseBid": &MsgCloseBid{},
 		"MsgAcceptBid": &MsgAcceptBid{}, "MsgSubmitResult": &MsgSubmitResult{}, "MsgAcceptResult": &MsgAcceptResult{},
-		"MsgDispute": &MsgDispute{}, "MsgResolveDispute": &MsgResolveDispute{}, "MsgCancelJob": &MsgCancelJob{},
+		"MsgDispute": &MsgDispute{}, "MsgCancelJob": &MsgCancelJob{},
 		"MsgClaimUsage": &MsgClaimUsage{}, "MsgTopUp": &MsgTopUp{}, "MsgUpdateParams": &MsgUpdateParams{},
 	} {
 		cdc.RegisterConcrete(msg, "cohort/market/"+name, nil)

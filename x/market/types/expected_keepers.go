@@ -10,6 +10,7 @@ import (
 
 	providertypes "github.com/cohortchain/cohort/x/provider/types"
 	reputationtypes "github.com/cohortchain/cohort/x/reputation/types"
+	verifytypes "github.com/cohortchain/cohort/x/verify/types"
 )
 
 // AccountKeeper is what the market needs of x/auth.
@@ -40,4 +41,15 @@ type ProviderKeeper interface {
 type ReputationKeeper interface {
 	Score(ctx context.Context, operator sdk.AccAddress) (sdkmath.LegacyDec, error)
 	Record(ctx context.Context, operator sdk.AccAddress, outcome reputationtypes.Outcome) error
+}
+
+// VerifyKeeper is what the market needs of x/verify: submitted training
+// results and disputes become verification tasks, whose verdicts come
+// back through Keeper.OnVerified.
+type VerifyKeeper interface {
+	// VerifierFee is what a task's committee is paid; the market puts up
+	// at most this much.
+	VerifierFee(ctx context.Context) (sdk.Coin, error)
+	OnWorkCommitted(ctx context.Context, w verifytypes.Work) (uint64, error)
+	OpenDispute(ctx context.Context, disputer string, w verifytypes.Work) (uint64, error)
 }

@@ -42,8 +42,23 @@ func (s JobSpec) Validate(kind JobKind) error {
 	return nil
 }
 
+// MaxTotalSteps bounds the steps a training result's checkpoints cover.
+const MaxTotalSteps = 1 << 40
+
+// ValidateFor checks a result for a job of kind: a training result must
+// carry the evidence x/verify samples, a checkpoint root and its step count.
+func (r Result) ValidateFor(kind JobKind) error {
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	if kind == JOB_KIND_TRAINING && (len(r.CheckpointRoot) == 0 || r.TotalSteps == 0) {
+		return fmt.Errorf("%w: a training result needs a checkpoint_root and total_steps for verification", ErrInvalidResult)
+	}
+	return nil
+}
+
 // Validate checks a result: a sha256 hash, a positive size, an http(s)
-// location and bounded metrics.
+// location, a 32-byte checkpoint root if any, bounded steps and metrics.
 func (r Result) Validate() error {
 	if len(r.Hash) != sha256.Size {
 		return fmt.Errorf("%w: hash must be %d bytes, got %d", ErrInvalidResult, sha256.Size, len(r.Hash))
@@ -54,6 +69,12 @@ func (r Result) Validate() error {
 	u, err := url.Parse(r.Location)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(r.Location) > MaxStringLen {
 		return fmt.Errorf("%w: location %q must be an http(s) URL of at most %d bytes", ErrInvalidResult, r.Location, MaxStringLen)
+	}
+	if len(r.CheckpointRoot) != 0 && len(r.CheckpointRoot) != sha256.Size {
+		return fmt.Errorf("%w: checkpoint_root must be %d bytes, got %d", ErrInvalidResult, sha256.Size, len(r.CheckpointRoot))
+	}
+	if r.TotalSteps > MaxTotalSteps {
+		return fmt.Errorf("%w: total_steps must be at most %d", ErrInvalidResult, uint64(MaxTotalSteps))
 	}
 	if len(r.Metrics) > MaxMetrics {
 		return fmt.Errorf("%w: at most %d metrics", ErrInvalidResult, MaxMetrics)

@@ -10,8 +10,9 @@ import (
 )
 
 // DefaultParams of a new chain: 2% protocol fee; 20 blocks of bidding and
-// 30 of challenge; 1 COHORT bid deposit, 10 COHORT dispute bond; a lost
-// dispute slashes 10% of the collateral; bids ranked 70% on price and 30% on
+// 30 of challenge (longer than x/verify's task deadline, so that a verdict
+// arrives before the result settles); 1 COHORT bid deposit, 10 COHORT
+// dispute bond; bids ranked 70% on price and 30% on
 // reputation; at most 100 queue items per queue per block.
 func DefaultParams() Params {
 	return Params{
@@ -20,7 +21,6 @@ func DefaultParams() Params {
 		ChallengeWindowBlocks: 30,
 		MinBidDeposit:         sdk.NewInt64Coin(sdk.DefaultBondDenom, 1_000_000),
 		DisputeBond:           sdk.NewInt64Coin(sdk.DefaultBondDenom, 10_000_000),
-		DisputeSlashFraction:  sdkmath.LegacyNewDecWithPrec(1, 1),
 		PriceWeight:           sdkmath.LegacyNewDecWithPrec(7, 1),
 		ReputationWeight:      sdkmath.LegacyNewDecWithPrec(3, 1),
 		MaxQueueItemsPerBlock: 100,
@@ -37,7 +37,7 @@ func (p Params) Validate(ac address.Codec) error {
 		return nil
 	}
 	for name, d := range map[string]sdkmath.LegacyDec{
-		"fee_rate": p.FeeRate, "dispute_slash_fraction": p.DisputeSlashFraction,
+		"fee_rate":     p.FeeRate,
 		"price_weight": p.PriceWeight, "reputation_weight": p.ReputationWeight,
 	} {
 		if err := unit(name, d); err != nil {
@@ -57,11 +57,6 @@ func (p Params) Validate(ac address.Codec) error {
 	}
 	if p.MaxQueueItemsPerBlock == 0 {
 		return fmt.Errorf("%w: max_queue_items_per_block must be positive", ErrInvalidParams)
-	}
-	for i, r := range p.DisputeResolvers {
-		if _, err := ac.StringToBytes(r); err != nil {
-			return fmt.Errorf("%w: dispute_resolvers[%d]: %v", ErrInvalidParams, i, err)
-		}
 	}
 	return nil
 }

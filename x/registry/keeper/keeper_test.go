@@ -182,7 +182,7 @@ func TestProvenanceFromMarketJob(t *testing.T) {
 	_, err = market.AcceptBid(f.ctx, &markettypes.MsgAcceptBid{Client: client.String(), JobId: job.JobId, Provider: provider.String()})
 	require.NoError(t, err)
 	_, err = market.SubmitResult(f.ctx, &markettypes.MsgSubmitResult{Provider: provider.String(), JobId: job.JobId,
-		Result: markettypes.Result{Hash: hash("w"), Size_: 4096, Location: "https://gpu.example/w"}})
+		Result: markettypes.Result{Hash: hash("w"), Size_: 4096, Location: "https://gpu.example/w", CheckpointRoot: hash("checkpoints"), TotalSteps: 100}})
 	require.NoError(t, err)
 	_, err = market.AcceptResult(f.ctx, &markettypes.MsgAcceptResult{Client: client.String(), JobId: job.JobId})
 	require.NoError(t, err)

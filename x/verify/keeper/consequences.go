@@ -140,12 +140,22 @@ func (k Keeper) expire(ctx context.Context, t *types.Task, reason string) error 
 	})
 }
 
-// tellMarket passes the end of a task on a market job to the market.
+// tellMarket passes the end of a task on a market job to the market, in a
+// cache context: a market that cannot settle the job (it moved on, or
+// failed) is logged and changes nothing, and never keeps a verdict from
+// applying or the EndBlocker from expiring tasks.
 func (k Keeper) tellMarket(ctx context.Context, t *types.Task) error {
 	if k.market == nil || t.Work.JobId == 0 || t.Work.Kind == types.WORK_KIND_FEDERATED_UPDATE {
 		return nil
 	}
-	return k.market.OnVerified(ctx, t.Work.JobId, t.Id, t.State)
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
+	cacheCtx, write := sdkCtx.CacheContext()
+	if err := k.market.OnVerified(cacheCtx, t.Work.JobId, t.Id, t.State); err != nil {
+		sdkCtx.Logger().Error("market could not settle a verified job", "job", t.Work.JobId, "task", t.Id, "err", err)
+		return nil
+	}
+	write()
+	return nil
 }
 
 // providerRecord returns provider's history (empty before its first task).

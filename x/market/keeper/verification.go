@@ -1,0 +1,149 @@
+package keeper
+
+import (
+	"context"
+	"fmt"
+
+	"cosmossdk.io/collections"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/cohortchain/cohort/x/market/types"
+	verifytypes "github.com/cohortchain/cohort/x/verify/types"
+)
+
+// This file is the market's side of x/verify: a submitted training result
+// is reported as committed work, a dispute opens a challenge task, and the
+// verdicts come back through OnVerified.
+
+// work is the x/verify description of job's submitted result, with fee
+// put up by payer.
+func (k Keeper) work(job *types.Job, fee sdk.Coin, payer string) verifytypes.Work {
+	r := job.Lease.Result
+	return verifytypes.Work{
+		Kind: verifytypes.WORK_KIND_TRAINING_LEASE, JobId: job.Id, Provider: job.Lease.Provider, Client: job.Client,
+		ResultHash: r.Hash, CheckpointRoot: r.CheckpointRoot, TotalSteps: r.TotalSteps,
+		VerificationLevel: job.VerificationLevel, Location: r.Location, Fee: fee, FeePayer: payer,
+	}
+}
+
+// feeFrom is the verifier fee, at most what available holds (of the same
+// denom), moved from the market's module account to x/verify's.
+func (k Keeper) feeFrom(ctx context.Context, available sdk.Coin) (sdk.Coin, error) {
+	want, err := k.verifier.k.VerifierFee(ctx)
+	if err != nil {
+		return sdk.Coin{}, err
+	}
+	fee := sdk.NewInt64Coin(available.Denom, 0)
+	if want.Denom == available.Denom && want.IsPositive() && available.IsPositive() {
+		fee.Amount = want.Amount
+		if available.Amount.LT(fee.Amount) {
+			fee.Amount = available.Amount
+		}
+	}
+	if fee.IsPositive() {
+		if err := k.bank.SendCoinsFromModuleToModule(ctx, types.ModuleName, verifytypes.ModuleName, sdk.NewCoins(fee)); err != nil {
+			return sdk.Coin{}, err
+		}
+	}
+	return fee, nil
+}
+
+// reportResult reports a training lease's submitted result to x/verify,
+// which checks every one. The client pays the verifier fee out of the
+// escrow the lease does not need (budget beyond units x price); when there
+// is none, the committee verifies unpaid by the job.
+func (k Keeper) reportResult(ctx context.Context, job *types.Job) error {
+	if k.verifier.k == nil || job.Kind != types.JOB_KIND_TRAINING {
+		return nil
+	}
+	cost, err := types.Cost(job.Lease.Price.Amount, job.Units)
+	if err != nil {
+		return err
+	}
+	spare := sdk.NewInt64Coin(job.Escrow.Denom, 0)
+	if job.Escrow.Amount.GT(cost) {
+		spare.Amount = job.Escrow.Amount.Sub(cost)
+	}
+	fee, err := k.feeFrom(ctx, spare)
+	if err != nil {
+		return err
+	}
+	job.Escrow = job.Escrow.Sub(fee)
+	id, err := k.verifier.k.OnWorkCommitted(ctx, k.work(job, fee, job.Client))
+	if err != nil {
+		return err
+	}
+	job.Lease.VerifyTaskId = id
+	return nil
+}
+
+// openDisputeTask opens x/verify's challenge task for a disputed job; the
+// disputer pays its fee out of the dispute bond.
+func (k Keeper) openDisputeTask(ctx context.Context, job *types.Job) (uint64, error) {
+	fee, err := k.feeFrom(ctx, job.Dispute.Bond)
+	if err != nil {
+		return 0, err
+	}
+	job.Dispute.Bond = job.Dispute.Bond.Sub(fee)
+	id, err := k.verifier.k.OpenDispute(ctx, job.Dispute.Disputer, k.work(job, fee, job.Dispute.Disputer))
+	if err != nil {
+		return 0, err
+	}
+	job.Dispute.VerifyTaskId = id
+	return id, nil
+}
+
+// OnVerified is how x/verify tells the market that task taskID on job
+// jobID ended in state: a verdict (PASSED, FAILED, UNAVAILABLE) or none
+// (EXPIRED).
+//
+//   - A disputed job whose challenge task this is: the verdict settles the
+//     dispute (FAILED/UNAVAILABLE: provider at fault; PASSED: not; EXPIRED:
+//     undecided).
+//   - A submitted job, still in its challenge window, whose result this
+//     task checked: FAILED or UNAVAILABLE fail the lease — the client gets
+//     the escrow and the provider's deposit. Other verdicts let it settle.
+//   - Anything else (the result settled already, an older task): nothing;
+//     x/verify's slash paid the client part of the provider's collateral.
+func (k Keeper) OnVerified(ctx context.Context, jobID, taskID uint64, state verifytypes.TaskState) error {
+	job, err := k.GetJob(ctx, jobID)
+	if err != nil {
+		return err
+	}
+	switch {
+	case job.State == types.JOB_STATE_DISPUTED && job.Dispute != nil && job.Dispute.VerifyTaskId == taskID:
+		return k.resolveDispute(ctx, &job, taskID, state.AgainstProvider(), state == verifytypes.TASK_STATE_EXPIRED)
+	case job.State == types.JOB_STATE_SUBMITTED && job.Lease.VerifyTaskId == taskID && state.AgainstProvider():
+		return k.failVerification(ctx, &job, taskID)
+	}
+	return nil
+}
+
+// failVerification ends a submitted lease whose result failed verification
+// before it settled: the client gets the escrow and the provider's deposit.
+func (k Keeper) failVerification(ctx context.Context, job *types.Job, taskID uint64) error {
+	provider, err := k.addr(job.Lease.Provider)
+	if err != nil {
+		return err
+	}
+	client, err := k.addr(job.Client)
+	if err != nil {
+		return err
+	}
+	if err := k.SettlementQueue.Remove(ctx, collections.Join(job.Lease.ChallengeEndsHeight, job.Id)); err != nil {
+		return err
+	}
+	if err := k.finishBid(ctx, job.Id, provider, client); err != nil {
+		return err
+	}
+	if err := k.refundEscrow(ctx, job); err != nil {
+		return err
+	}
+	if err := k.setState(ctx, job, types.JOB_STATE_FAILED, fmt.Sprintf("result failed verification task %d", taskID)); err != nil {
+		return err
+	}
+	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventResultFailedVerification{
+		JobId: job.Id, VerifyTaskId: taskID, Provider: job.Lease.Provider,
+	})
+}
