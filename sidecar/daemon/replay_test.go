@@ -25,7 +25,7 @@ func TestReplayClientDPRound(t *testing.T) {
 	}
 	run := fedtypes.Run{Id: 1, Spec: fedtypes.RunSpec{LocalSteps: 3, BatchSize: 16, LearningRate: "0.05",
 		Aggregation: fedtypes.AggregationRule{Name: fedtypes.RuleFedAvg},
-		Privacy: fedtypes.Privacy{Mode: fedtypes.PRIVACY_MODE_CLIENT_DP, Epsilon: "50", Delta: "0.00001", ClipNorm: "0.5", NoiseMultiplier: "1"}}}
+		Privacy:     fedtypes.Privacy{Mode: fedtypes.PRIVACY_MODE_CLIENT_DP, Epsilon: "50", Delta: "0.00001", ClipNorm: "0.5", NoiseMultiplier: "1"}}}
 	dp, _, err := federation.DPParamsOf(run.Spec.Privacy)
 	if err != nil {
 		t.Fatal(err)

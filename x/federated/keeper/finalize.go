@@ -67,9 +67,10 @@ func (k Keeper) OnAgreement(ctx sdk.Context, subject, resultHash []byte) error {
 // discards all of its writes (payouts, round state, the other outcomes);
 // no reputation error is ignored.
 //
-// Privacy: for a client-dp run, run.dp_epsilon_spent becomes the ε of
-// this many finalised rounds (types.GaussianEpsilon). If the run has
-// rounds left but one more round would spend more than privacy.epsilon,
+// Privacy: for a client-dp run, the round is one more release
+// (chargeRelease): run.dp_epsilon_spent becomes the ε of run.dp_releases.
+// If the run has rounds left but one more round would spend more than
+// privacy.epsilon,
 // the run completes now, exactly as after its last round (refund of the
 // unspent escrow, publication to the registry), with the reason
 // "privacy budget spent after N rounds: ε=...".
@@ -175,24 +176,20 @@ func (k Keeper) FinalizeRound(ctx context.Context, sender string, res types.Roun
 	}
 	dp := run.Spec.Privacy.Mode == types.PRIVACY_MODE_CLIENT_DP
 	if dp {
-		// Rounds are finalised in order, once each: round.Number rounds
-		// have now been released.
-		eps, err := run.Spec.Privacy.EpsilonAfterRounds(round.Number)
-		if err != nil {
+		if err := chargeRelease(&run); err != nil {
 			return err
 		}
-		run.DpEpsilonSpent = eps.String()
 	}
 	if round.Number == run.Spec.Rounds {
 		return k.complete(ctx, &run, fmt.Sprintf("%d rounds finalised", round.Number))
 	}
 	if dp {
-		ok, _, err := run.Spec.Privacy.CanAfford(round.Number + 1)
+		ok, _, err := run.Spec.Privacy.CanAfford(run.DpReleases + 1)
 		if err != nil {
 			return err
 		}
 		if !ok {
-			return k.complete(ctx, &run, fmt.Sprintf("privacy budget spent after %d rounds: ε=%s", round.Number, run.DpEpsilonSpent))
+			return k.complete(ctx, &run, fmt.Sprintf("privacy budget spent after %d rounds (%d releases): ε=%s", round.Number, run.DpReleases, run.DpEpsilonSpent))
 		}
 	}
 	if err := k.Runs.Set(ctx, run.Id, run); err != nil {
@@ -259,4 +256,16 @@ func (k Keeper) publish(ctx context.Context, run *types.Run) (string, error) {
 		note = fmt.Sprintf("published as registry model %d version %d", m.RegistryModelId, version)
 	}
 	return note, sdkCtx.EventManager().EmitTypedEvent(ev)
+}
+
+// chargeRelease counts one more release of a client-dp run's noised
+// updates and sets its ε spent to that of run.dp_releases releases.
+func chargeRelease(run *types.Run) error {
+	eps, err := run.Spec.Privacy.EpsilonAfterRounds(run.DpReleases + 1)
+	if err != nil {
+		return err
+	}
+	run.DpReleases++
+	run.DpEpsilonSpent = eps.String()
+	return nil
 }

@@ -65,7 +65,7 @@ func TestClientDPRunStopsWhenBudgetIsSpent(t *testing.T) {
 	require.Equal(t, uint32(2), r.CurrentRound, "no third round opened")
 	_, err = f.k.GetRound(f.ctx, id, 3)
 	require.Error(t, err)
-	require.Contains(t, r.EndReason, "privacy budget spent after 2 rounds: ε="+r.DpEpsilonSpent)
+	require.Contains(t, r.EndReason, "privacy budget spent after 2 rounds (2 releases): ε="+r.DpEpsilonSpent)
 	require.Contains(t, r.EndReason, fmt.Sprintf("published as registry model %d version 2", m.ModelId))
 	require.Equal(t, uint64(2), r.PublishedVersion)
 	require.True(t, r.Escrow.IsZero())
@@ -127,4 +127,37 @@ func TestCreateRunRejectsUnpayablePrivacyBudget(t *testing.T) {
 	require.Equal(t, bal-3*reward, f.bal(f.client))
 	require.Equal(t, total, f.total())
 	f.invariants(t)
+}
+
+// An attempt that received noised updates and was retried published them:
+// it is charged like a finalised round. Budget 8 at σ=1.1 pays two
+// releases: the failed first attempt and the retried round 1; then the
+// run stops after round 1.
+func TestClientDPRetriedAttemptIsCharged(t *testing.T) {
+	f := setup(t)
+	total := f.total()
+	id := f.start(t, dpSpec(10, "8", "1.1"))
+	round := f.round(t, id, 1)
+	_, err := f.msg.SubmitUpdate(f.ctx, update(addr(t, round.Selected[0]), id, 1, "lonely"))
+	require.NoError(t, err)
+	f.endBlock(t, round.DeadlineHeight) // 1 of 2 required: retried
+	r := f.run(t, id)
+	require.Equal(t, uint32(1), r.DpReleases, "the failed attempt's update was published")
+	spent, err := strconv.ParseFloat(r.DpEpsilonSpent, 64)
+	require.NoError(t, err)
+	require.InEpsilon(t, refEps(1, 1.1, 1e-5), spent, 1e-9)
+	require.Equal(t, uint32(1), f.round(t, id, 1).Attempt)
+
+	require.NoError(t, f.agreeAndFinalize(t, id, 1, f.submitAll(t, id, 1)))
+	r = f.run(t, id)
+	require.Equal(t, uint32(2), r.DpReleases)
+	require.Equal(t, types.RUN_STATE_COMPLETED, r.State)
+	require.Contains(t, r.EndReason, "privacy budget spent after 1 rounds (2 releases)")
+	require.Equal(t, total, f.total())
+	f.invariants(t)
+
+	// An attempt that received nothing costs nothing.
+	id2 := f.start(t, dpSpec(10, "8", "1.1"))
+	f.endBlock(t, f.round(t, id2, 1).DeadlineHeight)
+	require.Zero(t, f.run(t, id2).DpReleases)
 }

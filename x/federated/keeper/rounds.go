@@ -286,12 +286,28 @@ func (k Keeper) toAggregating(ctx context.Context, round *types.Round, params ty
 // retryOrFail re-runs a round that missed its quorum or its aggregate with a
 // new selection, up to max_round_retries times; then the run fails and its
 // unspent escrow goes back to the client. Updates of the failed attempt are
-// discarded and earn nothing.
+// discarded and earn nothing; in a client-dp run they were published all
+// the same, so an attempt with updates is charged to the privacy budget,
+// and a run that cannot afford another attempt fails now.
 func (k Keeper) retryOrFail(ctx context.Context, run *types.Run, round types.Round, params types.Params, why string) error {
 	if err := k.DeadlineQueue.Remove(ctx, collections.Join(round.DeadlineHeight, run.Id)); err != nil {
 		return err
 	}
-	if round.Attempt >= params.MaxRoundRetries {
+	exhausted := round.Attempt >= params.MaxRoundRetries
+	if run.Spec.Privacy.Mode == types.PRIVACY_MODE_CLIENT_DP && round.Submitted > 0 {
+		// The attempt's noised updates were published: they are charged
+		// although the round did not finalise.
+		if err := chargeRelease(run); err != nil {
+			return err
+		}
+		if ok, _, err := run.Spec.Privacy.CanAfford(run.DpReleases + 1); err != nil {
+			return err
+		} else if !ok && !exhausted {
+			why = fmt.Sprintf("%s; no privacy budget left for a retry (%d releases: ε=%s)", why, run.DpReleases, run.DpEpsilonSpent)
+			exhausted = true
+		}
+	}
+	if exhausted {
 		round.State = types.ROUND_STATE_FAILED
 		if err := k.Rounds.Set(ctx, collections.Join(run.Id, round.Number), round); err != nil {
 			return err

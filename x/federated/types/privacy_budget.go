@@ -10,13 +10,17 @@ import (
 // runs. It runs in consensus, so it uses cosmossdk.io/math LegacyDec (18
 // decimals, deterministic rounding) only, never float64.
 //
-// Mechanism. Every participant clips its update to L2 norm clip_norm C;
-// validators add Gaussian noise of standard deviation noise_multiplier*C,
-// that is σ·C with σ = noise_multiplier, to the sum of clipped updates.
-// Adding or removing one client changes that sum by at most C in L2 norm
-// (sensitivity C), so each finalised round is one release of the Gaussian
-// mechanism with noise multiplier σ = (noise std)/(sensitivity); C cancels
-// out of the privacy loss. No amplification by subsampling is claimed:
+// Mechanism. Every participant clips its update to L2 norm clip_norm C and
+// adds Gaussian noise of standard deviation noise_multiplier*C, that is
+// σ·C with σ = noise_multiplier, from its own private randomness
+// (sidecar/federation/clientdp.go). Its update blob is public, so each
+// committed update is itself a release; adding or removing one client's
+// data changes its clipped update by at most C in L2 norm (sensitivity C),
+// so each round attempt a client commits in is one release of the
+// Gaussian mechanism with noise multiplier σ = (noise std)/(sensitivity);
+// C cancels out of the privacy loss. The aggregate of a round is
+// post-processing and costs nothing more. A retried attempt that received
+// updates released them too, so it is charged (Run.dp_releases). No amplification by subsampling is claimed:
 // participants are selected by a weighted draw without replacement, not by
 // Poisson sampling, so the accountant treats every round as if every
 // client took part.
