@@ -17,6 +17,7 @@ import (
 	"github.com/cohortchain/cohort/testutil"
 	"github.com/cohortchain/cohort/x/federated/keeper"
 	"github.com/cohortchain/cohort/x/federated/types"
+	markettypes "github.com/cohortchain/cohort/x/market/types"
 	providerkeeper "github.com/cohortchain/cohort/x/provider/keeper"
 	providertypes "github.com/cohortchain/cohort/x/provider/types"
 	registrykeeper "github.com/cohortchain/cohort/x/registry/keeper"
@@ -419,6 +420,41 @@ func TestJoinRun(t *testing.T) {
 	require.Equal(t, types.RUN_STATE_TRAINING, f.run(t, id).State)
 	_, err = f.msg.JoinRun(f.ctx, &types.MsgJoinRun{Provider: f.providers[3].String(), RunId: id})
 	require.ErrorIs(t, err, types.ErrInvalidState)
+}
+
+// JoinRun holds providers to the run's hardware and collateral needs (the
+// fixture's providers have one 80 GiB H100 and 2,000 COHORT bonded).
+func TestJoinRunChecksRequirements(t *testing.T) {
+	f := setup(t)
+	for name, tc := range map[string]struct {
+		mut func(*types.RunSpec)
+		err error
+	}{
+		"two GPUs":        {func(s *types.RunSpec) { s.Hardware = markettypes.HardwareRequirement{MinGpuCount: 2} }, types.ErrRequirements},
+		"an A100":         {func(s *types.RunSpec) { s.Hardware = markettypes.HardwareRequirement{GpuModel: "a100"} }, types.ErrRequirements},
+		"more memory":     {func(s *types.RunSpec) { s.Hardware = markettypes.HardwareRequirement{MinGpuMemoryGib: 141} }, types.ErrRequirements},
+		"more collateral": {func(s *types.RunSpec) { s.MinCollateral = coin(2_000_000_001) }, types.ErrRequirements},
+		"an H100, 2,000": {func(s *types.RunSpec) {
+			s.Hardware = markettypes.HardwareRequirement{GpuModel: "h100", MinGpuMemoryGib: 80}
+			s.MinCollateral = coin(2_000_000_000)
+		}, nil},
+		"no requirements": {func(*types.RunSpec) {}, nil},
+	} {
+		s := spec()
+		tc.mut(&s)
+		id := f.create(t, s)
+		_, err := f.msg.JoinRun(f.ctx, &types.MsgJoinRun{Provider: f.providers[0].String(), RunId: id})
+		if tc.err == nil {
+			require.NoError(t, err, name)
+			continue
+		}
+		require.ErrorIs(t, err, tc.err, name)
+		require.Zero(t, f.run(t, id).Joined, name)
+	}
+	bad := spec()
+	bad.MinCollateral = sdk.Coin{Denom: "Bad Denom!", Amount: sdkmath.NewInt(1)}
+	_, err := f.msg.CreateRun(f.ctx, &types.MsgCreateRun{Client: f.client.String(), Spec: bad})
+	require.ErrorIs(t, err, types.ErrInvalidRun)
 }
 
 func TestJoinWindowWithoutEnoughParticipantsFails(t *testing.T) {

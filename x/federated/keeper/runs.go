@@ -163,6 +163,9 @@ func (k Keeper) JoinRun(ctx context.Context, providerStr string, id uint64) erro
 	if err := k.providers.CanBid(ctx, provider); err != nil {
 		return fmt.Errorf("%w: %v", types.ErrNotProvider, err)
 	}
+	if err := k.meetsRequirements(ctx, provider, run.Spec); err != nil {
+		return err
+	}
 	key := collections.Join(id, provider)
 	if has, err := k.Participants.Has(ctx, key); err != nil {
 		return err
@@ -181,6 +184,25 @@ func (k Keeper) JoinRun(ctx context.Context, providerStr string, id uint64) erro
 	}
 	run.Joined++
 	return k.Runs.Set(ctx, id, run)
+}
+
+// meetsRequirements fails with ErrRequirements unless the provider's
+// hardware meets the run's and its bonded collateral is at least the
+// run's min_collateral.
+func (k Keeper) meetsRequirements(ctx context.Context, provider sdk.AccAddress, spec types.RunSpec) error {
+	p, err := k.providers.GetProvider(ctx, provider)
+	if err != nil {
+		return fmt.Errorf("%w: %v", types.ErrNotProvider, err)
+	}
+	if err := spec.Hardware.MetBy(p.Hardware); err != nil {
+		return fmt.Errorf("%w: %v", types.ErrRequirements, err)
+	}
+	if min := spec.MinCollateral; min.Denom != "" && min.IsPositive() {
+		if p.Collateral.Denom != min.Denom || p.Collateral.IsLT(min) {
+			return fmt.Errorf("%w: %s bonded, the run needs %s", types.ErrRequirements, p.Collateral, min)
+		}
+	}
+	return nil
 }
 
 // isNotFound reports a missing collections entry.

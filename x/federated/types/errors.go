@@ -25,4 +25,5 @@ var (
 	ErrRoundNotFound   = errorsmod.Register(ModuleName, 20, "round not found")
 	ErrUnknownUpdate   = errorsmod.Register(ModuleName, 21, "accepted update was not submitted in this round")
 	ErrInvalidSecAgg   = errorsmod.Register(ModuleName, 22, "invalid secure-aggregation message")
+	ErrRequirements    = errorsmod.Register(ModuleName, 23, "provider does not meet the run's requirements")
 )

@@ -9,6 +9,7 @@ import (
 	sdk "github.com/cosmos/cosmos-sdk/types"
 	stakingtypes "github.com/cosmos/cosmos-sdk/x/staking/types"
 
+	providertypes "github.com/cohortchain/cohort/x/provider/types"
 	registrytypes "github.com/cohortchain/cohort/x/registry/types"
 	reputationtypes "github.com/cohortchain/cohort/x/reputation/types"
 )
@@ -40,6 +41,9 @@ type ProviderKeeper interface {
 	// CanBid is nil for a registered, active provider with at least the
 	// minimum collateral bonded.
 	CanBid(ctx context.Context, operator sdk.AccAddress) error
+	// GetProvider returns the provider's record: its hardware and bonded
+	// collateral, checked against a run's requirements.
+	GetProvider(ctx context.Context, operator sdk.AccAddress) (providertypes.Provider, error)
 }
 
 // ReputationKeeper is what the federated module needs of x/reputation.

@@ -265,6 +265,11 @@ func (s RunSpec) Validate(p Params) error {
 			return invalid("secure aggregation sums dense masked vectors: compression must be none")
 		}
 	}
+	if s.MinCollateral.Denom != "" || !s.MinCollateral.Amount.IsNil() {
+		if err := s.MinCollateral.Validate(); err != nil {
+			return invalid("min_collateral: %v", err)
+		}
+	}
 	if err := s.RewardPerUpdate.Validate(); err != nil || !s.RewardPerUpdate.IsPositive() {
 		return invalid("reward_per_update must be a positive coin, got %s", s.RewardPerUpdate)
 	}

@@ -3,14 +3,12 @@ package keeper
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"cosmossdk.io/collections"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	"github.com/cohortchain/cohort/x/market/types"
-	providertypes "github.com/cohortchain/cohort/x/provider/types"
 )
 
 // PlaceBid records a provider's offer on an open job and takes its deposit.
@@ -56,7 +54,7 @@ func (k Keeper) PlaceBid(ctx context.Context, msg *types.MsgPlaceBid) error {
 	if err != nil {
 		return err
 	}
-	if err := meets(p.Hardware, job.Spec.Hardware); err != nil {
+	if err := job.Spec.Hardware.MetBy(p.Hardware); err != nil {
 		return err
 	}
 	if err := k.bank.SendCoinsFromAccountToModule(ctx, provider, types.ModuleName, sdk.NewCoins(msg.Deposit)); err != nil {
@@ -70,16 +68,6 @@ func (k Keeper) PlaceBid(ctx context.Context, msg *types.MsgPlaceBid) error {
 		return err
 	}
 	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventBidPlaced{JobId: job.Id, Provider: msg.Provider, Price: msg.Price})
-}
-
-// meets checks hardware against a requirement.
-func meets(h providertypes.Hardware, r types.HardwareRequirement) error {
-	if h.GpuCount < r.MinGpuCount || h.GpuMemoryGib < r.MinGpuMemoryGib || h.RamGib < r.MinRamGib ||
-		(r.GpuModel != "" && !strings.Contains(strings.ToLower(h.GpuModel), strings.ToLower(r.GpuModel))) {
-		return fmt.Errorf("%w: has %d x %s (%d GiB), %d GiB RAM; needs %d x %q (%d GiB), %d GiB RAM", types.ErrHardware,
-			h.GpuCount, h.GpuModel, h.GpuMemoryGib, h.RamGib, r.MinGpuCount, r.GpuModel, r.MinGpuMemoryGib, r.MinRamGib)
-	}
-	return nil
 }
 
 // CloseBid withdraws an open bid and returns its deposit.
