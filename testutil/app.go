@@ -24,6 +24,7 @@ import (
 	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
 	banktypes "github.com/cosmos/cosmos-sdk/x/bank/types"
 	slashingtypes "github.com/cosmos/cosmos-sdk/x/slashing/types"
+	stakingtypes "github.com/cosmos/cosmos-sdk/x/staking/types"
 
 	"github.com/cohortchain/cohort/app"
 )
@@ -95,6 +96,28 @@ func NewChainWith(t testing.TB, opts ChainOptions) *Chain {
 	balance := banktypes.Balance{Address: addr.String(), Coins: sdk.NewCoins(sdk.NewCoin(app.BaseDenom, sdkmath.NewInt(1_000_000_000_000)))}
 	state, err := simtestutil.GenesisStateWithValSet(a.AppCodec(), a.DefaultGenesis(), valSet, []authtypes.GenesisAccount{acc}, balance)
 	require.NoError(t, err)
+	// The SDK helper puts one validator's bond in the bonded pool whatever
+	// the set's size: the pool holds every validator's tokens, and the
+	// supply is what the balances add up to.
+	var stakingGen stakingtypes.GenesisState
+	a.AppCodec().MustUnmarshalJSON(state[stakingtypes.ModuleName], &stakingGen)
+	bonded := sdkmath.ZeroInt()
+	for _, v := range stakingGen.Validators {
+		bonded = bonded.Add(v.Tokens)
+	}
+	var bankGen banktypes.GenesisState
+	a.AppCodec().MustUnmarshalJSON(state[banktypes.ModuleName], &bankGen)
+	pool := authtypes.NewModuleAddress(stakingtypes.BondedPoolName).String()
+	for i, b := range bankGen.Balances {
+		if b.Address == pool {
+			bankGen.Balances[i].Coins = sdk.NewCoins(sdk.NewCoin(stakingGen.Params.BondDenom, bonded))
+		}
+	}
+	bankGen.Supply = sdk.NewCoins()
+	for _, b := range bankGen.Balances {
+		bankGen.Supply = bankGen.Supply.Add(b.Coins...)
+	}
+	state[banktypes.ModuleName] = a.AppCodec().MustMarshalJSON(&bankGen)
 	// Validators created in genesis state (not by gentx) need signing infos
 	// for the slashing module to track their liveness.
 	var slashingGen slashingtypes.GenesisState
