@@ -55,10 +55,18 @@ func (k Keeper) applyVerdict(ctx context.Context, params types.Params, t *types.
 				return err
 			}
 		}
-		slashed, err := k.providers.Slash(ctx, provider, params.SlashFraction, client,
+		// A provider that is gone (or has nothing left to take) still gets
+		// the verdict, the refund and the reputation; the slash is skipped
+		// and logged.
+		sdkCtx := sdk.UnwrapSDKContext(ctx)
+		slashCtx, write := sdkCtx.CacheContext()
+		slashed, err := k.providers.Slash(slashCtx, provider, params.SlashFraction, client,
 			fmt.Sprintf("verification task %d: %s", t.Id, to))
 		if err != nil {
-			return err
+			sdkCtx.Logger().Error("could not slash a provider that failed verification", "task", t.Id, "provider", t.Work.Provider, "err", err)
+			slashed = sdk.NewInt64Coin(t.Slashed.Denom, 0)
+		} else {
+			write()
 		}
 		t.Slashed = slashed
 		switch {

@@ -46,11 +46,34 @@ func (k Keeper) BeginBlocker(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := k.draw(ctx, params, &t, types.TaskSeed(headerHash, t.Id)); err != nil {
-			return err
-		}
+		k.isolated(ctx, "draw", t.Id, func(c sdk.Context) error {
+			return k.draw(c, params, &t, types.TaskSeed(headerHash, t.Id))
+		}, func(c sdk.Context) error {
+			t, err := k.GetTask(c, key.K2())
+			if err != nil {
+				return err
+			}
+			return k.expire(c, &t, "could not be drawn")
+		})
 	}
 	return nil
+}
+
+// isolated runs f in a cache context and keeps its writes only when it
+// succeeds; on failure it logs, and runs fallback (if any) the same way.
+// A task that cannot be processed never halts the chain.
+func (k Keeper) isolated(ctx context.Context, what string, id uint64, f, fallback func(sdk.Context) error) {
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
+	cacheCtx, write := sdkCtx.CacheContext()
+	err := f(cacheCtx)
+	if err == nil {
+		write()
+		return
+	}
+	sdkCtx.Logger().Error("verification task failed to "+what, "task", id, "err", err)
+	if fallback != nil {
+		k.isolated(ctx, what+" (fallback)", id, fallback, nil)
+	}
 }
 
 // draw picks t's level, sample and committee from seed and opens it; an
@@ -203,9 +226,11 @@ func (k Keeper) EndBlocker(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := k.expire(ctx, &t, "no agreement by block "+strconv.FormatInt(t.DeadlineHeight, 10)); err != nil {
-			return err
-		}
+		k.isolated(ctx, "expire", t.Id, func(c sdk.Context) error {
+			return k.expire(c, &t, "no agreement by block "+strconv.FormatInt(t.DeadlineHeight, 10))
+		}, func(c sdk.Context) error { // never retried: leave the queue
+			return k.DeadlineQueue.Remove(c, key)
+		})
 	}
 	return nil
 }

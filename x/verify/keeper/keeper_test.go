@@ -641,3 +641,16 @@ func TestGenesisRoundTrip(t *testing.T) {
 	bad.NextTaskId = 0
 	require.ErrorIs(t, bad.Validate(f.k.AddressCodec()), types.ErrInvalidGenesis)
 }
+
+func TestVerdictOnAnUnregisteredProviderStillApplies(t *testing.T) {
+	f := setup(t)
+	w := f.work(7)
+	w.Provider = testutil.Addr("gone").String()
+	id := f.commit(t, w)
+	f.draw(t)
+	require.NoError(t, f.k.OnAgreement(f.ctx, f.agreement(t, types.Verdict{TaskId: id, Outcome: types.OUTCOME_UNAVAILABLE}, []int{0, 1, 2, 3}, nil)))
+	task := f.task(t, id)
+	require.Equal(t, types.TASK_STATE_UNAVAILABLE, task.State, "nothing to slash, the verdict stands")
+	require.True(t, task.Slashed.IsZero())
+	f.invariants(t)
+}
