@@ -22,31 +22,17 @@ import (
 // in-process with equal hashes, and the final model published to the
 // registry.
 func TestFederatedRunWithByzantineParties(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs a 4-validator network with sidecars and providers")
-	}
-	out := t.TempDir()
-	script, err := filepath.Abs("../../scripts/demo.sh")
-	require.NoError(t, err)
-	cmd := exec.Command("bash", script)
-	cmd.Env = append(os.Environ(), "OUT="+out, "DATA=synthetic", "ROUNDS=2", "PROVIDERS=6", "HIDDEN=16", "DEADLINE=12",
+	out, log := runDemo(t, "ROUNDS=2", "PROVIDERS=6", "HIDDEN=16", "DEADLINE=12",
 		"ATTACKS=3:sign-flip,4:corrupt-blob,5:silent", "VALIDATOR_ATTACK=1:wrong-aggregate", "RESTART_SIDECAR=2")
-	b, err := cmd.CombinedOutput()
-	log := string(b)
-	require.NoError(t, err, log)
 
 	require.Contains(t, log, "RUN_STATE_COMPLETED: 2 rounds finalised; published as registry model 1 version 2")
 	require.Contains(t, log, "replay: 2 of 2 finalised rounds recomputed in-process with equal update and weights hashes")
 	require.Contains(t, log, `"federated_run_id": "1"`)
 	require.Contains(t, log, "killed validator 2's sidecar")
 	require.Contains(t, log, "restarted it")
-	rows := 0
-	for _, line := range strings.Split(log, "\n") {
-		f := strings.Fields(line)
-		if len(f) < 12 || f[0] != strconv.Itoa(rows+1) {
-			continue
-		}
-		rows++
+	rows := tableRows(log)
+	for _, f := range rows {
+		line := strings.Join(f, " ")
 		require.Equal(t, "6", f[2], "selected: %s", line)
 		require.Equal(t, "5", f[3], "updates (the silent provider sends none): %s", line)
 		rejected, err := strconv.Atoi(f[5])
@@ -54,7 +40,7 @@ func TestFederatedRunWithByzantineParties(t *testing.T) {
 		require.GreaterOrEqual(t, rejected, 1, "the corrupt blob must be rejected: %s", line)
 		require.Equal(t, "equal", f[11], line)
 	}
-	require.Equal(t, 2, rows, log)
+	require.Len(t, rows, 2, log)
 
 	lying, err := os.ReadFile(filepath.Join(out, "sidecar1.log"))
 	require.NoError(t, err)
@@ -72,35 +58,21 @@ func TestFederatedRunWithByzantineParties(t *testing.T) {
 // re-aggregated in-process from the committed (privately noised) blobs
 // with the chain's weights hash, and spend the chain's ε.
 func TestFederatedClientDPRun(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs a 4-validator network with sidecars and providers")
-	}
-	out := t.TempDir()
-	script, err := filepath.Abs("../../scripts/demo.sh")
-	require.NoError(t, err)
-	cmd := exec.Command("bash", script)
-	cmd.Env = append(os.Environ(), "OUT="+out, "DATA=synthetic", "ROUNDS=2", "PROVIDERS=4", "HIDDEN=16", "DEADLINE=12",
+	out, log := runDemo(t, "ROUNDS=2", "PROVIDERS=4", "HIDDEN=16", "DEADLINE=12",
 		"ATTACKS=3:sign-flip", "PRIVACY=client-dp")
-	b, err := cmd.CombinedOutput()
-	log := string(b)
-	require.NoError(t, err, log)
 
 	require.Contains(t, log, "RUN_STATE_COMPLETED: 2 rounds finalised")
 	require.Contains(t, log, "replay: 2 of 2 finalised rounds re-aggregated in-process from the committed (privately noised) update blobs, with equal weights hashes")
 	require.Contains(t, log, "client-dp: ε = ")
-	rows := 0
-	for _, line := range strings.Split(log, "\n") {
-		f := strings.Fields(line)
-		if len(f) < 12 || f[0] != strconv.Itoa(rows+1) {
-			continue
-		}
-		rows++
+	rows := tableRows(log)
+	for _, f := range rows {
+		line := strings.Join(f, " ")
 		require.Equal(t, "4", f[3], "updates: %s", line)
 		require.Equal(t, "3", f[4], "accepted: %s", line)
 		require.Equal(t, "1", f[5], "the sign-flipped update must be rejected: %s", line)
 		require.Contains(t, line, "updates: private (noised), aggregate: equal")
 	}
-	require.Equal(t, 2, rows, log)
+	require.Len(t, rows, 2, log)
 	state, err := os.ReadFile(filepath.Join(out, "sidecar0", "state.json"))
 	require.NoError(t, err)
 	require.Contains(t, string(state), "above the client-dp bound")
@@ -114,39 +86,57 @@ func TestFederatedClientDPRun(t *testing.T) {
 // recovered from the others' shares), and be unmasked again in-process
 // from the chain's record with the chain's weights hash.
 func TestFederatedSecureAggregationRun(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs a 4-validator network with sidecars and providers")
-	}
-	out := t.TempDir()
-	script, err := filepath.Abs("../../scripts/demo.sh")
-	require.NoError(t, err)
-	cmd := exec.Command("bash", script)
-	cmd.Env = append(os.Environ(), "OUT="+out, "DATA=synthetic", "ROUNDS=2", "PROVIDERS=5", "HIDDEN=16", "DEADLINE=10",
+	out, log := runDemo(t, "ROUNDS=2", "PROVIDERS=5", "HIDDEN=16", "DEADLINE=10",
 		"ATTACKS=3:drop-after-sharing", "MIN_PARTICIPANTS=4", "GRANTED=0", "PRIVACY=secagg")
-	b, err := cmd.CombinedOutput()
-	log := string(b)
-	require.NoError(t, err, log)
 
 	require.Contains(t, log, "provider0's sidecar signs with hot0 under authz grants")
 	require.Contains(t, log, "RUN_STATE_COMPLETED: 2 rounds finalised; published as registry model 1 version 2")
 	require.Contains(t, log, "replay: 2 of 2 finalised rounds unmasked and re-aggregated in-process")
-	rows := 0
-	for _, line := range strings.Split(log, "\n") {
-		f := strings.Fields(line)
-		if len(f) < 12 || f[0] != strconv.Itoa(rows+1) {
-			continue
-		}
-		rows++
+	rows := tableRows(log)
+	for _, f := range rows {
+		line := strings.Join(f, " ")
 		require.Equal(t, "5", f[2], "selected: %s", line)
 		require.Equal(t, "4", f[3], "updates (the drop-out sends none): %s", line)
 		require.Equal(t, "4", f[4], "accepted: %s", line)
 		require.Contains(t, line, "updates: masked (secure aggregation), aggregate: equal")
 	}
-	require.Equal(t, 2, rows, log)
+	require.Len(t, rows, 2, log)
 	granted, err := os.ReadFile(filepath.Join(out, "provider0.log"))
 	require.NoError(t, err)
 	require.Contains(t, string(granted), "submitted masked update")
 	dropped, err := os.ReadFile(filepath.Join(out, "provider3.log"))
 	require.NoError(t, err)
 	require.NotContains(t, string(dropped), "submitted masked update")
+}
+
+// runDemo runs scripts/demo.sh on synthetic data with env (NAME=value)
+// and returns its output folder and log; it skips under -short.
+func runDemo(t *testing.T, env ...string) (out, log string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("runs a 4-validator network with sidecars and providers")
+	}
+	out = t.TempDir()
+	script, err := filepath.Abs("../../scripts/demo.sh")
+	require.NoError(t, err)
+	cmd := exec.Command("bash", script)
+	cmd.Env = append(append(os.Environ(), "OUT="+out, "DATA=synthetic"), env...)
+	b, err := cmd.CombinedOutput()
+	log = string(b)
+	require.NoError(t, err, log)
+	return out, log
+}
+
+// tableRows returns the fields of the round rows of watch's table, in
+// order: round, try, selected, updates, accepted, rejected, accuracy,
+// paid, ..., replay.
+func tableRows(log string) [][]string {
+	var rows [][]string
+	for _, line := range strings.Split(log, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 12 && f[0] == strconv.Itoa(len(rows)+1) {
+			rows = append(rows, f)
+		}
+	}
+	return rows
 }
