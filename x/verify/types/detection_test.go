@@ -76,7 +76,7 @@ func TestDetectionSimulation(t *testing.T) {
 			want := types.DetectionProbability(c.p, c.k)
 			got := float64(caught) / tasks
 			se := math.Sqrt(want * (1 - want) / tasks)
-			t.Logf("caught %d of %d tasks (%.4f); 1-(1-p)^k = %.4f, standard error %.4f", caught, tasks, got, want, se)
+			t.Logf("p=%.2f k=%d: caught %d of %d tasks (%.4f); 1-(1-p)^k = %.4f, standard error %.4f", c.p, c.k, caught, tasks, got, want, se)
 			require.InDeltaf(t, want, got, 4*se+1e-9, "caught %d of %d tasks", caught, tasks)
 		})
 	}
