@@ -19,7 +19,6 @@ import (
 	"github.com/cohortchain/cohort/sidecar/chain"
 	"github.com/cohortchain/cohort/sidecar/daemon"
 	"github.com/cohortchain/cohort/sidecar/engine"
-	"github.com/cohortchain/cohort/sidecar/federation"
 	"github.com/cohortchain/cohort/sidecar/tensor"
 	fedtypes "github.com/cohortchain/cohort/x/federated/types"
 )
@@ -390,23 +389,8 @@ func (w *watcher) fetchUpdate(ctx context.Context) daemon.FetchUpdate {
 
 // weights fetches and hash-checks a weights blob.
 func (w *watcher) weights(ctx context.Context, hash []byte, location string) (tensor.Set, error) {
-	var h [32]byte
-	copy(h[:], hash)
-	c, err := blobstore.ClientFor(location)
-	if err != nil {
-		return nil, err
-	}
-	fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	b, err := c.FetchHash(fctx, h, 1<<30)
-	if err != nil {
-		return nil, err
-	}
-	template, err := engine.Init(w.spec, 0)
-	if err != nil {
-		return nil, err
-	}
-	return federation.DecodeWeights(b, template)
+	ws, _, err := daemon.FetchWeights(ctx, w.spec, hash, []string{location}, 30*time.Second, 1<<30)
+	return ws, err
 }
 
 // plotHTML draws test accuracy per round as an SVG line in a small page.

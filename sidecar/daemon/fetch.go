@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/cohortchain/cohort/sidecar/blobstore"
 	"github.com/cohortchain/cohort/sidecar/engine"
@@ -41,43 +42,58 @@ func (d *Daemon) fetchRef(ctx context.Context, ref blobstore.Ref, location strin
 }
 
 // fetchWeights gets the global weights named by hash: from the own store,
-// then location, then the mirrors; and decodes them against the spec's
-// shapes.
+// then location, then the mirrors (FetchWeights); a fetched copy is kept.
 func (d *Daemon) fetchWeights(ctx context.Context, spec engine.Spec, hash []byte, location string) (tensor.Set, error) {
-	var h [32]byte
-	if len(hash) != len(h) {
-		return nil, fmt.Errorf("weights hash of %d bytes", len(hash))
+	if len(hash) == 32 {
+		if ref, err := d.store.Stat([32]byte(hash)); err == nil {
+			if b, err := d.store.Get(ref, d.cfg.MaxWeightsSize); err == nil {
+				template, err := engine.Init(spec, 0)
+				if err != nil {
+					return nil, err
+				}
+				return federation.DecodeWeights(b, template)
+			}
+		}
 	}
-	copy(h[:], hash)
-	template, err := engine.Init(spec, 0)
+	w, b, err := FetchWeights(ctx, spec, hash, append([]string{location}, d.cfg.Mirrors...), d.cfg.FetchTimeout, d.cfg.MaxWeightsSize)
 	if err != nil {
 		return nil, err
 	}
-	if ref, err := d.store.Stat(h); err == nil {
-		if b, err := d.store.Get(ref, d.cfg.MaxWeightsSize); err == nil {
-			return federation.DecodeWeights(b, template)
-		}
+	if _, err := d.store.PutBytes(b); err != nil {
+		return nil, err
 	}
-	var bases []string
-	if c, err := blobstore.ClientFor(location); err == nil {
-		bases = append(bases, c.BaseURL)
+	return w, nil
+}
+
+// FetchWeights gets the weights named by hash from the first of sources
+// (blob locations or blob server base URLs) that serves them, each try
+// bounded by timeout and max bytes, and decodes them against spec's
+// shapes. It returns the weights and their verified blob.
+func FetchWeights(ctx context.Context, spec engine.Spec, hash []byte, sources []string, timeout time.Duration, max int64) (tensor.Set, []byte, error) {
+	if len(hash) != 32 {
+		return nil, nil, fmt.Errorf("weights hash of %d bytes", len(hash))
 	}
-	bases = append(bases, d.cfg.Mirrors...)
+	template, err := engine.Init(spec, 0)
+	if err != nil {
+		return nil, nil, err
+	}
 	var errs []error
-	for _, base := range bases {
-		fctx, cancel := context.WithTimeout(ctx, d.cfg.FetchTimeout)
-		b, err := (&blobstore.Client{BaseURL: base}).FetchHash(fctx, h, d.cfg.MaxWeightsSize)
+	for _, src := range sources {
+		c, err := blobstore.ClientFor(src)
+		if err != nil {
+			c = &blobstore.Client{BaseURL: src}
+		}
+		fctx, cancel := context.WithTimeout(ctx, timeout)
+		b, err := c.FetchHash(fctx, [32]byte(hash), max)
 		cancel()
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		if _, err := d.store.PutBytes(b); err != nil {
-			return nil, err
-		}
-		return federation.DecodeWeights(b, template)
+		w, err := federation.DecodeWeights(b, template)
+		return w, b, err
 	}
-	return nil, fmt.Errorf("weights %X: %w", hash, errors.Join(errs...))
+	return nil, nil, fmt.Errorf("weights %X: %w", hash, errors.Join(errs...))
 }
 
 // specOf returns the engine spec a run trains: the blob named by its spec
