@@ -63,7 +63,7 @@ done
 for _ in $(seq 1 60); do
   h=$(height)
   [ -n "$h" ] && [ "$h" -ge 2 ] && break
-  for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null || { echo "a node exited; see $OUT/node*.log" >&2; tail -20 "$OUT"/node*.log >&2; exit 1; }; done
+  for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null || { echo "a node exited; see $OUT/node*.log" >&2; tail -n 20 "$OUT"/node*.log >&2; exit 1; }; done
   sleep 1
 done
 
