@@ -1,0 +1,394 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/cohortchain/cohort/sidecar/serve"
+)
+
+// Config is one gateway.
+type Config struct {
+	// Discovery lists the providers; Refresh is how often (default 30 s).
+	Discovery Discovery
+	Refresh   time.Duration
+	// Auth authenticates clients (required); Limiter rate-limits them
+	// (nil: no limit).
+	Auth    *Authenticator
+	Limiter *RateLimiter
+	// TryTimeout bounds one provider request (default 2 s); MaxTries is
+	// how many providers a request is tried on (default 3).
+	TryTimeout time.Duration
+	MaxTries   int
+	// MinCheckRate and MaxCheckRate bound the redundancy sampling rate (see
+	// redundancy.go; defaults 0.01 and 0.2; both 0 turns checks off with
+	// NoChecks). CheckClient is the client id checks are billed to
+	// (default "gateway-check").
+	MinCheckRate, MaxCheckRate float64
+	NoChecks                   bool
+	CheckClient                string
+	// MismatchLog, when set, is a file every mismatch is appended to (JSON lines).
+	MismatchLog string
+	// MaxBody bounds a request body (default 16 MiB).
+	MaxBody int64
+	// Seed, when non-zero, seeds routing and sampling (tests).
+	Seed   uint64
+	Now    func() time.Time
+	HTTP   *http.Client
+	Logger *slog.Logger
+}
+
+// Gateway routes inference requests to providers.
+type Gateway struct {
+	cfg        Config
+	table      *table
+	metrics    *Metrics
+	mismatches *mismatchLog
+	http       *http.Client
+	log        *slog.Logger
+
+	rmu      sync.Mutex
+	rng      *rand.Rand
+	checkSem chan struct{}
+	checks   sync.WaitGroup
+}
+
+// New builds a gateway and reads the providers once.
+func New(ctx context.Context, cfg Config) (*Gateway, error) {
+	if cfg.Discovery == nil || cfg.Auth == nil {
+		return nil, errors.New("gateway: needs a discovery and an authenticator")
+	}
+	if cfg.Refresh <= 0 {
+		cfg.Refresh = 30 * time.Second
+	}
+	if cfg.TryTimeout <= 0 {
+		cfg.TryTimeout = 2 * time.Second
+	}
+	if cfg.MaxTries <= 0 {
+		cfg.MaxTries = 3
+	}
+	if cfg.MinCheckRate == 0 && cfg.MaxCheckRate == 0 && !cfg.NoChecks {
+		cfg.MinCheckRate, cfg.MaxCheckRate = 0.01, 0.2
+	}
+	if cfg.CheckClient == "" {
+		cfg.CheckClient = "gateway-check"
+	}
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = 16 << 20
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Auth.Now == nil {
+		cfg.Auth.Now = cfg.Now
+	}
+	if cfg.Limiter != nil && cfg.Limiter.Now == nil {
+		cfg.Limiter.Now = cfg.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.HTTP == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 1024, 256
+		tr.DialContext = (&net.Dialer{Timeout: time.Second, KeepAlive: 30 * time.Second}).DialContext
+		cfg.HTTP = &http.Client{Transport: tr}
+	}
+	g := &Gateway{cfg: cfg, table: &table{rng: newRand(cfg.Seed), now: cfg.Now}, metrics: NewMetrics(),
+		mismatches: &mismatchLog{keep: 1000, path: cfg.MismatchLog}, http: cfg.HTTP, log: cfg.Logger,
+		rng: newRand(cfg.Seed + 1), checkSem: make(chan struct{}, 64)}
+	if err := g.Refresh(ctx); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// Refresh reads the providers again.
+func (g *Gateway) Refresh(ctx context.Context) error {
+	list, err := g.cfg.Discovery.Providers(ctx)
+	if err != nil {
+		return err
+	}
+	g.table.set(list)
+	return nil
+}
+
+// Metrics returns the gateway's metrics.
+func (g *Gateway) Metrics() *Metrics { return g.metrics }
+
+// Mismatches returns the recorded mismatches, oldest first.
+func (g *Gateway) Mismatches() []Mismatch { return g.mismatches.all() }
+
+// Providers returns the provider table.
+func (g *Gateway) Providers() []ProviderStatus { return g.table.status() }
+
+// Wait waits for the redundancy checks in flight.
+func (g *Gateway) Wait() { g.checks.Wait() }
+
+// Run refreshes the providers every Config.Refresh until ctx ends.
+func (g *Gateway) Run(ctx context.Context) {
+	t := time.NewTicker(g.cfg.Refresh)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := g.Refresh(ctx); err != nil && ctx.Err() == nil {
+				g.log.Warn("refreshing providers failed; keeping the old list", "err", err)
+			}
+		}
+	}
+}
+
+// Handler serves the API described in the package documentation.
+func (g *Gateway) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc(serve.PredictPath, g.servePredict)
+	mux.HandleFunc("GET /v1/providers", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, map[string]any{"providers": g.Providers()})
+	})
+	mux.HandleFunc("GET /v1/mismatches", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, map[string]any{"mismatches": g.Mismatches()})
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(g.metrics.Registry, promhttp.HandlerOpts{}))
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", serve.ContentJSON)
+	json.NewEncoder(w).Encode(v)
+}
+
+// statusError is an answer to pass to the client as it is.
+type statusError struct {
+	code int
+	msg  string
+}
+
+func (e *statusError) Error() string { return e.msg }
+
+func (g *Gateway) servePredict(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	k, err := serve.ParsePredictPath(r)
+	label, code := k.String(), http.StatusOK
+	defer func() {
+		g.metrics.Requests.WithLabelValues(label, strconv.Itoa(code)).Inc()
+		if code == http.StatusOK {
+			g.metrics.Latency.WithLabelValues(label).Observe(time.Since(start).Seconds())
+		}
+	}()
+	answer := func(c int, msg string) {
+		code = c
+		http.Error(w, msg, c)
+	}
+	if err != nil {
+		label = "unknown"
+		answer(http.StatusNotFound, err.Error())
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, g.cfg.MaxBody+1))
+	if err != nil {
+		answer(http.StatusBadRequest, "reading body: "+err.Error())
+		return
+	}
+	if int64(len(body)) > g.cfg.MaxBody {
+		answer(http.StatusRequestEntityTooLarge, "body too large")
+		return
+	}
+	client, reason, err := g.cfg.Auth.Authenticate(r.Context(), r, body)
+	if err != nil {
+		g.metrics.AuthFailures.WithLabelValues(reason).Inc()
+		answer(http.StatusUnauthorized, err.Error())
+		return
+	}
+	if !g.cfg.Limiter.Allow(client) {
+		g.metrics.RateLimited.Inc()
+		w.Header().Set("Retry-After", "1")
+		answer(http.StatusTooManyRequests, "rate limit")
+		return
+	}
+	ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")
+	binaryIn := strings.TrimSpace(ct) == serve.ContentBinary
+	var flat []byte
+	if binaryIn {
+		if len(body) == 0 || len(body)%4 != 0 {
+			answer(http.StatusBadRequest, "binary body is not float32 values")
+			return
+		}
+		flat = body
+	} else {
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		x, _, err := serve.ReadInputs(r, 0, g.cfg.MaxBody)
+		if err != nil {
+			answer(http.StatusBadRequest, err.Error())
+			return
+		}
+		flat = serve.EncodeFloats(x)
+	}
+	reqID := r.Header.Get(serve.HeaderRequestID)
+	if reqID == "" {
+		reqID = serve.NewRequestID()
+	}
+	res, first, err := g.forward(r.Context(), k, flat, client, reqID)
+	if err != nil {
+		var se *statusError
+		if errors.As(err, &se) {
+			answer(se.code, se.msg)
+			return
+		}
+		answer(http.StatusServiceUnavailable, err.Error())
+		return
+	}
+	if !g.cfg.NoChecks {
+		g.maybeCheck(k, flat, first, res.receipt)
+	}
+	if binaryIn {
+		h := w.Header()
+		h.Set("Content-Type", serve.ContentBinary)
+		h.Set(serve.HeaderReceipt, res.receiptHeader)
+		h.Set(serve.HeaderSignature, base64.StdEncoding.EncodeToString(res.receipt.Signature))
+		h.Set(serve.HeaderProvider, res.receipt.Provider)
+		h.Set(serve.HeaderRows, strconv.FormatUint(res.receipt.Units, 10))
+		w.Write(res.body)
+		return
+	}
+	out, err := serve.DecodeFloats(res.body)
+	if err != nil {
+		answer(http.StatusBadGateway, err.Error())
+		return
+	}
+	rows := int(res.receipt.Units)
+	writeJSON(w, serve.PredictResponse{Outputs: serve.Rows(out, rows), Argmax: serve.Argmax(out, rows),
+		Provider: res.receipt.Provider, Signature: res.receipt.Signature, Receipt: res.receipt})
+}
+
+// result is a provider's answer.
+type result struct {
+	body          []byte
+	receipt       serve.Receipt
+	receiptHeader string
+}
+
+// errSkip marks a provider that does not serve the model (no back-off).
+var errSkip = errors.New("gateway: provider does not serve the model")
+
+// forward tries providers by the routing rule until one answers, at most
+// MaxTries of them.
+func (g *Gateway) forward(ctx context.Context, k serve.Key, flat []byte, client, reqID string) (result, *provider, error) {
+	tried := map[*provider]bool{}
+	var errs []error
+	for try := 0; try < g.cfg.MaxTries; try++ {
+		p := g.table.pick(g.table.candidates(k, tried))
+		if p == nil {
+			break
+		}
+		if try > 0 {
+			g.metrics.Retries.Inc()
+		}
+		tried[p] = true
+		tctx, cancel := context.WithTimeout(ctx, g.cfg.TryTimeout)
+		res, err := g.call(tctx, p, k, flat, client, reqID)
+		cancel()
+		if err == nil {
+			return res, p, nil
+		}
+		var se *statusError
+		if errors.As(err, &se) {
+			return result{}, nil, err
+		}
+		if ctx.Err() != nil {
+			return result{}, nil, ctx.Err()
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", p.URL, err))
+	}
+	if len(errs) == 0 {
+		return result{}, nil, &statusError{http.StatusNotFound, fmt.Sprintf("no provider serves model version %s", k)}
+	}
+	return result{}, nil, fmt.Errorf("gateway: no provider answered: %w", errors.Join(errs...))
+}
+
+// call sends one binary request to p and checks the answer's receipt
+// against the request.
+func (g *Gateway) call(ctx context.Context, p *provider, k serve.Key, flat []byte, client, reqID string) (result, error) {
+	url := fmt.Sprintf("%s/v1/models/%d/versions/%d:predict", p.URL, k.Model, k.Version)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(flat))
+	if err != nil {
+		return result{}, err
+	}
+	req.Header.Set("Content-Type", serve.ContentBinary)
+	req.Header.Set(serve.HeaderClient, client)
+	req.Header.Set(serve.HeaderRequestID, reqID)
+	p.start()
+	t0 := time.Now()
+	res, outcome, err := g.roundTrip(req, k, client, reqID)
+	d := time.Since(t0)
+	var se *statusError
+	switch {
+	case err == nil:
+		p.done(outcomeOK, d, g.cfg.Now())
+	case errors.Is(err, errSkip) || errors.As(err, &se):
+		p.done(outcomeNeutral, d, g.cfg.Now())
+	default:
+		p.done(outcomeFail, d, g.cfg.Now())
+	}
+	g.metrics.Upstream.WithLabelValues(p.URL, outcome).Inc()
+	if err == nil {
+		g.metrics.UpstreamLat.WithLabelValues(p.URL).Observe(d.Seconds())
+	}
+	return res, err
+}
+
+func (g *Gateway) roundTrip(req *http.Request, k serve.Key, client, reqID string) (result, string, error) {
+	resp, err := g.http.Do(req)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return result{}, "timeout", err
+		}
+		return result{}, "refused", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return result{}, "timeout", err
+		}
+		return result{}, "error", err
+	}
+	switch {
+	case resp.StatusCode == http.StatusOK:
+	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
+		return result{}, "not_served", errSkip
+	case resp.StatusCode >= 400 && resp.StatusCode < 500:
+		return result{}, "client_error", &statusError{resp.StatusCode, strings.TrimSpace(string(body))}
+	default:
+		return result{}, "error", fmt.Errorf("status %s: %s", resp.Status, strings.TrimSpace(string(body)))
+	}
+	rh := resp.Header.Get(serve.HeaderReceipt)
+	rc, err := serve.DecodeReceiptHeader(resp.Header)
+	if err != nil {
+		return result{}, "error", err
+	}
+	// The receipt must be for this request; its signature is checked when
+	// it matters (redundancy mismatches), not on every answer.
+	if rc.ModelID != k.Model || rc.Number != k.Version || rc.RequestID != reqID || rc.Client != client ||
+		uint64(len(body)) != 0 && rc.Units == 0 {
+		return result{}, "error", fmt.Errorf("receipt does not match the request")
+	}
+	return result{body: body, receipt: rc, receiptHeader: rh}, "ok", nil
+}

@@ -1,0 +1,135 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"math/rand/v2"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/cohortchain/cohort/sidecar/serve"
+)
+
+// The redundancy rule: after a request is answered, with probability
+//
+//	rate(reputation) = MinRate + (MaxRate − MinRate) × (1 − reputation)
+//
+// (the reputation of the provider that answered, clamped to [0, 1]) the
+// same input goes to a second provider serving the model, chosen by the
+// routing rule among the others. The check runs after the client has its
+// answer (it adds no latency) and is billed to the gateway's own client
+// id (Config.CheckClient), not the client's. The two receipts' output
+// hashes are compared; the engine is deterministic, so honest providers
+// agree bit for bit. A mismatch is kept with both signed receipts (each
+// verified against its provider's key: a receipt that does not verify is
+// itself evidence against its sender), counted in
+// cohort_gateway_verification_mismatches_total, listed at GET
+// /v1/mismatches and appended to Config.MismatchLog when set. Deciding
+// which of the two was wrong (re-execution by a verification committee,
+// x/verify) is for the chain.
+
+// Mismatch is a redundancy check whose outputs differed.
+type Mismatch struct {
+	Time      time.Time     `json:"time"`
+	Model     string        `json:"model"`
+	InputHash string        `json:"input_hash"`
+	Primary   serve.Receipt `json:"primary"`
+	Secondary serve.Receipt `json:"secondary"`
+	// PrimaryValid and SecondaryValid say whether each receipt's signature
+	// verifies against its provider's key.
+	PrimaryValid   bool `json:"primary_valid"`
+	SecondaryValid bool `json:"secondary_valid"`
+}
+
+// checkRate is the redundancy rule's sampling probability.
+func checkRate(minRate, maxRate, reputation float64) float64 {
+	r := max(0, min(1, reputation))
+	return max(0, min(1, minRate+(maxRate-minRate)*(1-r)))
+}
+
+// mismatchLog keeps the most recent mismatches in memory and appends every
+// one to a file.
+type mismatchLog struct {
+	mu   sync.Mutex
+	list []Mismatch
+	keep int
+	path string
+}
+
+func (l *mismatchLog) add(m Mismatch) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.list = append(l.list, m)
+	if len(l.list) > l.keep {
+		l.list = l.list[len(l.list)-l.keep:]
+	}
+	if l.path != "" {
+		if f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644); err == nil {
+			b, _ := json.Marshal(m)
+			f.Write(append(b, '\n'))
+			f.Close()
+		}
+	}
+}
+
+func (l *mismatchLog) all() []Mismatch {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]Mismatch(nil), l.list...)
+}
+
+// maybeCheck samples a redundancy check of an answered request.
+func (g *Gateway) maybeCheck(k serve.Key, body []byte, first *provider, primary serve.Receipt) {
+	first.mu.Lock()
+	rep := first.Reputation
+	first.mu.Unlock()
+	g.rmu.Lock()
+	draw := g.rng.Float64()
+	g.rmu.Unlock()
+	if draw >= checkRate(g.cfg.MinCheckRate, g.cfg.MaxCheckRate, rep) {
+		return
+	}
+	cands := g.table.candidates(k, map[*provider]bool{first: true})
+	second := g.table.pick(cands)
+	if second == nil {
+		g.metrics.Checks.WithLabelValues("skipped").Inc()
+		return
+	}
+	select {
+	case g.checkSem <- struct{}{}:
+	default:
+		g.metrics.Checks.WithLabelValues("skipped").Inc()
+		return
+	}
+	g.checks.Add(1)
+	go func() {
+		defer func() { <-g.checkSem; g.checks.Done() }()
+		ctx, cancel := context.WithTimeout(context.Background(), g.cfg.TryTimeout)
+		defer cancel()
+		res, err := g.call(ctx, second, k, body, g.cfg.CheckClient, primary.RequestID)
+		if err != nil {
+			g.metrics.Checks.WithLabelValues("error").Inc()
+			return
+		}
+		if res.receipt.OutputHash == primary.OutputHash && res.receipt.InputHash == primary.InputHash {
+			g.metrics.Checks.WithLabelValues("match").Inc()
+			return
+		}
+		g.metrics.Checks.WithLabelValues("mismatch").Inc()
+		g.metrics.Mismatches.Inc()
+		m := Mismatch{Time: g.cfg.Now(), Model: k.String(), InputHash: primary.InputHash, Primary: primary, Secondary: res.receipt,
+			PrimaryValid: serve.VerifyReceipt(&primary) == nil, SecondaryValid: serve.VerifyReceipt(&res.receipt) == nil}
+		g.mismatches.add(m)
+		g.log.Warn("redundancy check: providers disagree", "model", k.String(), "request", primary.RequestID,
+			"primary", primary.Provider, "secondary", res.receipt.Provider)
+	}()
+}
+
+// newRand is a seeded or random source for sampling and routing.
+func newRand(seed uint64) *rand.Rand {
+	if seed == 0 {
+		return rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
+	}
+	return rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+}
