@@ -27,6 +27,9 @@
 # The defaults afford the default 30 rounds (epsilon 94.9 of 100); the
 # table shows the epsilon spent.
 #
+# TOPK=f makes providers send only the fraction f of their update's values
+# of largest magnitude (top-k with error feedback; e.g. TOPK=0.01).
+#
 # GRANTED="k,..." runs provider k's sidecar with a hot key of its own: the
 # provider account grants it (authz) the messages a provider sends, and
 # the sidecar wraps them in MsgExec (cohort-sidecar run --granter).
@@ -43,6 +46,7 @@ ATTACK=${ATTACK:-sign-flip}
 ROUNDS=${ROUNDS:-30}
 PRIVACY=${PRIVACY:-}
 GRANTED=${GRANTED:-}
+TOPK=${TOPK:-}
 granted() { echo ",$GRANTED," | grep -q ",$1,"; }
 case "$PRIVACY" in
   "") RULE=${RULE:-'{"name":"geometric-median","max_iterations":10}'} ;;
@@ -179,6 +183,10 @@ spec='{"model":{"registry_model_id":"1","registry_version":"1"},"initial_weights
 if [ "$PRIVACY" = client-dp ]; then
   spec=${spec%\}}',"privacy":{"mode":"PRIVACY_MODE_CLIENT_DP","epsilon":"'$DP_EPSILON'","delta":"'$DP_DELTA'","clip_norm":"'$DP_CLIP'","noise_multiplier":"'$DP_NOISE'"}}'
   echo "==> client-dp: clip $DP_CLIP, noise multiplier $DP_NOISE, budget epsilon $DP_EPSILON at delta $DP_DELTA"
+fi
+if [ -n "$TOPK" ]; then
+  spec=${spec%\}}',"compression":{"mode":"COMPRESSION_MODE_TOPK","topk_fraction":"'$TOPK'"}}'
+  echo "==> top-k compression: providers send $TOPK of their update's values, with error feedback"
 fi
 if [ "$PRIVACY" = secagg ]; then
   spec=${spec%\}}',"privacy":{"mode":"PRIVACY_MODE_SECURE_AGGREGATION"}}'

@@ -19,6 +19,7 @@ import (
 	"github.com/cohortchain/cohort/sidecar/chain"
 	"github.com/cohortchain/cohort/sidecar/daemon"
 	"github.com/cohortchain/cohort/sidecar/engine"
+	"github.com/cohortchain/cohort/sidecar/federation"
 	"github.com/cohortchain/cohort/sidecar/tensor"
 	fedtypes "github.com/cohortchain/cohort/x/federated/types"
 )
@@ -105,7 +106,7 @@ func replayParticipants(df *shardFlags, spec string) (map[string]daemon.Particip
 		if attack == daemon.AttackLabelFlip {
 			attack = "" // acted on the data
 		}
-		out[addr] = daemon.Participant{Data: d, Attack: attack}
+		out[addr] = daemon.Participant{Data: d, Attack: attack, Residuals: federation.NewResiduals("")}
 	}
 	return out, nil
 }

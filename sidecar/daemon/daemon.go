@@ -36,6 +36,7 @@ import (
 	"github.com/cohortchain/cohort/sidecar/blobstore"
 	"github.com/cohortchain/cohort/sidecar/chain"
 	"github.com/cohortchain/cohort/sidecar/engine"
+	"github.com/cohortchain/cohort/sidecar/federation"
 	"github.com/cohortchain/cohort/sidecar/secagg"
 	fedtypes "github.com/cohortchain/cohort/x/federated/types"
 	regtypes "github.com/cohortchain/cohort/x/registry/types"
@@ -116,6 +117,8 @@ type Daemon struct {
 	// silences repeated warnings.
 	seen, agreedAt, revealedAt map[string]time.Time
 	logged                     map[string]bool
+	// residuals are a provider's error-feedback memories of top-k runs.
+	residuals *federation.Residuals
 	// secagg holds a provider's secure-aggregation clients by round key
 	// (in memory only: they hold private keys).
 	secagg   map[string]*secagg.Client
@@ -163,7 +166,7 @@ func New(cfg Config, c *chain.Client) (*Daemon, error) {
 		return nil, err
 	}
 	return &Daemon{cfg: cfg, chain: c, fed: fedtypes.NewQueryClient(c.Conn()), reg: regtypes.NewQueryClient(c.Conn()),
-		store: store, state: st, log: cfg.Logger.With("role", cfg.Role),
+		store: store, state: st, residuals: federation.NewResiduals(cfg.Dir + "/residuals"), log: cfg.Logger.With("role", cfg.Role),
 		attest: map[string]attestation{}, specs: map[string]engine.Spec{}}, nil
 }
 

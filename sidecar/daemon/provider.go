@@ -162,6 +162,14 @@ func (d *Daemon) contribute(ctx context.Context, run fedtypes.Run, round fedtype
 	if res, err = Attack(d.cfg.Attack, res, round.Seed); err != nil {
 		return err
 	}
+	residual, err := d.residuals.Get(run.Id)
+	if err != nil {
+		return err
+	}
+	res, residual, err = federation.Compress(run.Spec, res, residual)
+	if err != nil {
+		return err
+	}
 	trained := time.Since(start)
 	ref, err := d.store.PutBytes(res.Blob)
 	if err != nil {
@@ -176,6 +184,9 @@ func (d *Daemon) contribute(ctx context.Context, run fedtypes.Run, round fedtype
 	defer cancel()
 	if _, err := d.send(bctx, msg); err != nil {
 		return fmt.Errorf("submitting update: %w", err)
+	}
+	if err := d.residuals.Set(run.Id, residual); err != nil {
+		return err
 	}
 	d.log.Info("submitted update", "run", run.Id, "round", round.Number, "update", ref.String(), "bytes", ref.Size,
 		"samples", res.Samples, "train", trained, "attack", d.cfg.Attack)

@@ -19,6 +19,9 @@ import (
 type Participant struct {
 	Data   engine.Dataset
 	Attack string
+	// Residuals are its error-feedback memories in top-k runs (as the
+	// provider keeps them); nil for runs that do not compress.
+	Residuals *federation.Residuals
 }
 
 // Replayed is a round recomputed in one process.
@@ -78,9 +81,19 @@ func ReplayRound(spec engine.Spec, global tensor.Set, run fedtypes.Run, round fe
 		if res, err = Attack(p.Attack, res, round.Seed); err != nil {
 			return out, err
 		}
+		residual, err := p.Residuals.Get(run.Id)
+		if err != nil {
+			return out, err
+		}
+		if res, residual, err = federation.Compress(run.Spec, res, residual); err != nil {
+			return out, err
+		}
 		out.Train += time.Since(start)
 		if h := sha256.Sum256(res.Blob); !bytes.Equal(h[:], u.Hash) {
 			return out, fmt.Errorf("replay: round %d: %s's update hashes to %X in-process, %X on-chain", round.Number, u.Participant, h, u.Hash)
+		}
+		if err := p.Residuals.Set(run.Id, residual); err != nil {
+			return out, err
 		}
 		sub := federation.Submitted{Hash: u.Hash, Update: res.Update, Samples: u.SampleCount}
 		if uint64(len(res.Blob)) != u.Size_ {
@@ -131,7 +144,7 @@ func replayPrivate(spec engine.Spec, global tensor.Set, run fedtypes.Run, round 
 		blob, err := fetch(u)
 		switch {
 		case err == nil:
-			if sub.Update, err = federation.DecodeWeights(blob, global); err != nil {
+			if sub.Update, err = federation.DecodeUpdate(run.Spec, blob, global); err != nil {
 				sub.Invalid = "undecodable: " + err.Error()
 			}
 		case errors.Is(err, blobstore.ErrCorrupt), errors.Is(err, blobstore.ErrTooLarge):

@@ -127,7 +127,7 @@ func (d *Daemon) aggregateRound(ctx context.Context, run fedtypes.Run, round fed
 		blob, err := d.fetchRef(ctx, ref, u.Location, int64(params.Params.MaxUpdateSize))
 		switch {
 		case err == nil:
-			if sub.Update, err = federation.DecodeWeights(blob, global); err != nil {
+			if sub.Update, err = federation.DecodeUpdate(run.Spec, blob, global); err != nil {
 				sub.Invalid = "undecodable: " + err.Error()
 			}
 		case errors.Is(err, blobstore.ErrCorrupt), errors.Is(err, blobstore.ErrTooLarge):
