@@ -22,7 +22,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(trainCmd(), dpTrainCmd(), simulateCmd(), runCmd(), initModelCmd(), watchCmd())
+	root.AddCommand(trainCmd(), dpTrainCmd(), simulateCmd(), runCmd(), initModelCmd(), watchCmd(), loadtestCmd())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "cohort-sidecar:", err)
 		os.Exit(1)

@@ -29,6 +29,7 @@ func runCmd() *cobra.Command {
 		dataFlags shardFlags
 		shard     int
 		runs      []uint
+		sf        servingFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -40,10 +41,24 @@ transactions with --from from the keyring in --home.
 A validator's node finds it through app.toml:  [sidecar] address = "http://<listen>".
 A provider needs its local data: --data fashion-mnist (optionally one non-IID shard of it:
 --shard i --shards n) or --data synthetic (for tests). Models are known by their spec, imported
-into the store with --import (cohort-sidecar init-model writes one).`,
+into the store with --import (cohort-sidecar init-model writes one).
+
+A provider serves inference with --serve-models id/v,... at --serve-listen (package serve:
+POST /v1/models/{id}/versions/{v}:predict, receipts at /v1/receipts), signing with --from.
+--role gateway runs the inference gateway at --serve-listen instead (package gateway): providers
+from the chain (x/provider, x/reputation) or --providers, clients by --api-keys or by request
+signatures checked against their on-chain keys.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
 			cfg.Logger = logger
+			if cfg.Role == RoleGateway {
+				ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+				defer stop()
+				return runGateway(ctx, sf, ccfg, cfg.Dir, logger)
+			}
+			if ccfg.From == "" {
+				return fmt.Errorf("--from is required for the %s role", cfg.Role)
+			}
 			for _, r := range runs {
 				cfg.Runs = append(cfg.Runs, uint64(r))
 			}
@@ -77,11 +92,16 @@ into the store with --import (cohort-sidecar init-model writes one).`,
 				}
 				logger.Info("imported blob", "file", path, "blob", ref.String())
 			}
+			if cfg.Role == daemon.RoleProvider {
+				if err := startProviderServing(ctx, sf, ccfg, c, dm.Store(), cfg.Dir, logger); err != nil {
+					return err
+				}
+			}
 			return dm.Run(ctx)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&cfg.Role, "role", "", "validator or provider")
+	f.StringVar(&cfg.Role, "role", "", "validator, provider or gateway (inference)")
 	f.StringVar(&cfg.Listen, "listen", "127.0.0.1:7000", "HTTP listen address (blobs, attestations, status)")
 	f.StringVar(&cfg.PublicURL, "public-url", "", "base URL others reach this sidecar at (default http://<listen>)")
 	f.StringVar(&cfg.Dir, "dir", "sidecar-data", "directory of the blob store and state.json")
@@ -104,8 +124,8 @@ into the store with --import (cohort-sidecar init-model writes one).`,
 	f.StringVar(&ccfg.KeyringBackend, "keyring-backend", "test", "keyring backend")
 	f.StringVar(&ccfg.From, "from", "", "key that signs this sidecar's transactions")
 	f.StringVar(&ccfg.GasPrices, "gas-prices", "0.0025ucohort", "gas price")
+	sf.register(f)
 	cmd.MarkFlagRequired("role")
-	cmd.MarkFlagRequired("from")
 	cmd.PreRunE = func(*cobra.Command, []string) error {
 		if cfg.PublicURL == "" {
 			cfg.PublicURL = "http://" + cfg.Listen

@@ -16,7 +16,10 @@ import (
 )
 
 // Key names a model version: registry model id and version number.
-type Key struct{ Model, Version uint64 }
+type Key struct {
+	Model   uint64 `json:"model"`
+	Version uint64 `json:"version"`
+}
 
 // String is "id/v".
 func (k Key) String() string { return fmt.Sprintf("%d/%d", k.Model, k.Version) }

@@ -33,6 +33,7 @@ const (
 // the SDK's way too (sha256(pubkey)[:20]) but is bound to no account.
 type Signer struct {
 	priv cryptotypes.PrivKey
+	pub  []byte // computed once: deriving it is a point multiplication
 	addr string
 	algo string
 }
@@ -52,7 +53,7 @@ func NewSigner(priv cryptotypes.PrivKey) (*Signer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Signer{priv: priv, addr: addr, algo: algo}, nil
+	return &Signer{priv: priv, pub: priv.PubKey().Bytes(), addr: addr, algo: algo}, nil
 }
 
 // NewEd25519Signer is a signer with a fresh random ed25519 key.
@@ -92,7 +93,7 @@ func (s *Signer) Address() string { return s.addr }
 func (s *Signer) Algo() string { return s.algo }
 
 // PubKey is the compressed secp256k1 (33 bytes) or ed25519 (32 bytes) public key.
-func (s *Signer) PubKey() []byte { return s.priv.PubKey().Bytes() }
+func (s *Signer) PubKey() []byte { return s.pub }
 
 // Sign signs msg.
 func (s *Signer) Sign(msg []byte) ([]byte, error) { return s.priv.Sign(msg) }

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/cosmos/cosmos-sdk/crypto/keyring"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
+	"github.com/spf13/pflag"
+
+	"github.com/cohortchain/cohort/sidecar/blobstore"
+	"github.com/cohortchain/cohort/sidecar/chain"
+	"github.com/cohortchain/cohort/sidecar/gateway"
+	"github.com/cohortchain/cohort/sidecar/serve"
+	providertypes "github.com/cohortchain/cohort/x/provider/types"
+	regtypes "github.com/cohortchain/cohort/x/registry/types"
+	reputationtypes "github.com/cohortchain/cohort/x/reputation/types"
+)
+
+// RoleGateway is the inference gateway's role (the others are the daemon's).
+const RoleGateway = "gateway"
+
+// servingFlags configure a provider's inference server and the gateway.
+type servingFlags struct {
+	// Provider.
+	models      []string
+	serveListen string
+	cacheBytes  int64
+	maxBatch    int
+	batchWindow time.Duration
+	receipts    string
+
+	// Gateway.
+	providers      []string
+	apiKeys        string
+	rate, burst    float64
+	tryTimeout     time.Duration
+	maxTries       int
+	checkMin       float64
+	checkMax       float64
+	noChecks       bool
+	mismatchLog    string
+	refresh        time.Duration
+	noSignedClient bool
+}
+
+func (s *servingFlags) register(f *pflag.FlagSet) {
+	f.StringSliceVar(&s.models, "serve-models", nil, "provider: registry model versions to serve for inference (id/version, comma-separated); empty: no inference")
+	f.StringVar(&s.serveListen, "serve-listen", "127.0.0.1:7100", "provider: inference API listen address (its URL is the endpoint to register); gateway: the gateway's listen address")
+	f.Int64Var(&s.cacheBytes, "cache-bytes", 1<<30, "provider: bytes of model weights kept in memory (least recently used evicted)")
+	f.IntVar(&s.maxBatch, "max-batch", 64, "provider: examples per batched forward pass")
+	f.DurationVar(&s.batchWindow, "batch-window", 200*time.Microsecond, "provider: how long a batch under load waits to fill")
+	f.StringVar(&s.receipts, "receipts", "", "provider: usage receipt log (default <dir>/receipts.jsonl)")
+	f.StringArrayVar(&s.providers, "providers", nil, "gateway: static providers url=model/v+model[;rep=R;price=P;operator=ADDR], repeatable (default: read from the chain)")
+	f.StringVar(&s.apiKeys, "api-keys", "", "gateway: JSON file of API key → account")
+	f.Float64Var(&s.rate, "rate", 100, "gateway: requests per second per client (0: unlimited)")
+	f.Float64Var(&s.burst, "burst", 200, "gateway: burst per client")
+	f.DurationVar(&s.tryTimeout, "try-timeout", 2*time.Second, "gateway: bound on one provider request before failing over")
+	f.IntVar(&s.maxTries, "max-tries", 3, "gateway: providers tried per request")
+	f.Float64Var(&s.checkMin, "check-min", 0.01, "gateway: redundancy sampling rate for a provider of reputation 1")
+	f.Float64Var(&s.checkMax, "check-max", 0.2, "gateway: redundancy sampling rate for a provider of reputation 0")
+	f.BoolVar(&s.noChecks, "no-checks", false, "gateway: no redundancy checks")
+	f.StringVar(&s.mismatchLog, "mismatch-log", "", "gateway: file to append redundancy mismatches to (default <dir>/mismatches.jsonl)")
+	f.DurationVar(&s.refresh, "refresh", 30*time.Second, "gateway: how often to read the providers from the chain")
+	f.BoolVar(&s.noSignedClient, "api-keys-only", false, "gateway: refuse signed requests (no chain look-ups of client keys)")
+}
+
+// startProviderServing starts the inference API of a provider when
+// --serve-models is set; it stops with ctx.
+func startProviderServing(ctx context.Context, s servingFlags, ccfg chain.Config, c *chain.Client, store *blobstore.Store, dir string, log *slog.Logger) error {
+	keys, err := serve.ParseKeys(s.models)
+	if err != nil || len(keys) == 0 {
+		return err
+	}
+	enc, err := chain.Encoding()
+	if err != nil {
+		return err
+	}
+	kr, err := keyring.New(sdk.KeyringServiceName(), ccfg.KeyringBackend, ccfg.Home, os.Stdin, enc.Codec)
+	if err != nil {
+		return err
+	}
+	signer, err := serve.SignerFromKeyring(kr, ccfg.From)
+	if err != nil {
+		return err
+	}
+	path := s.receipts
+	if path == "" {
+		path = filepath.Join(dir, "receipts.jsonl")
+	}
+	rs, err := serve.OpenReceipts(path)
+	if err != nil {
+		return err
+	}
+	srv, err := serve.NewServer(serve.Config{Models: keys, Loader: &serve.Loader{Source: serve.RegistrySource{Q: regtypes.NewQueryClient(c.Conn())}, Store: store},
+		CacheBytes: s.cacheBytes, MaxBatch: s.maxBatch, BatchWindow: s.batchWindow, Signer: signer, Receipts: rs, Logger: log.With("part", "serve")})
+	if err != nil {
+		rs.Close()
+		return err
+	}
+	ln, err := net.Listen("tcp", s.serveListen)
+	if err != nil {
+		srv.Close()
+		rs.Close()
+		return err
+	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go hs.Serve(ln)
+	go srv.Preload(ctx)
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		hs.Shutdown(sctx)
+		srv.Close()
+		rs.Close()
+	}()
+	log.Info("serving inference", "listen", ln.Addr().String(), "models", s.models, "signer", signer.Address())
+	return nil
+}
+
+// runGateway runs the inference gateway until ctx ends.
+func runGateway(ctx context.Context, s servingFlags, ccfg chain.Config, dir string, log *slog.Logger) error {
+	var c *chain.Client
+	if len(s.providers) == 0 || !s.noSignedClient {
+		ccfg.From = "" // the gateway signs nothing
+		var err error
+		if c, err = chain.Dial(ctx, ccfg); err != nil {
+			return err
+		}
+		defer c.Close()
+	}
+	auth := &gateway.Authenticator{}
+	if s.apiKeys != "" {
+		keys, err := gateway.LoadAPIKeys(s.apiKeys)
+		if err != nil {
+			return err
+		}
+		auth.APIKeys = keys
+	}
+	if !s.noSignedClient {
+		auth.PubKeys = &gateway.ChainPubKeys{Auth: authtypes.NewQueryClient(c.Conn()), Registry: c.InterfaceRegistry()}
+	}
+	if auth.APIKeys == nil && auth.PubKeys == nil {
+		return errors.New("gateway: no way to authenticate clients (give --api-keys, or allow signed requests)")
+	}
+	var disc gateway.Discovery
+	if len(s.providers) > 0 {
+		d, err := gateway.ParseStatic(s.providers)
+		if err != nil {
+			return err
+		}
+		disc = d
+	} else {
+		disc = gateway.ChainDiscovery{Providers_: providertypes.NewQueryClient(c.Conn()), Reputation: reputationtypes.NewQueryClient(c.Conn())}
+	}
+	mlog := s.mismatchLog
+	if mlog == "" && dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		mlog = filepath.Join(dir, "mismatches.jsonl")
+	}
+	var lim *gateway.RateLimiter
+	if s.rate > 0 {
+		lim = &gateway.RateLimiter{Rate: s.rate, Burst: max(s.burst, 1)}
+	}
+	g, err := gateway.New(ctx, gateway.Config{Discovery: disc, Refresh: s.refresh, Auth: auth, Limiter: lim, TryTimeout: s.tryTimeout,
+		MaxTries: s.maxTries, MinCheckRate: s.checkMin, MaxCheckRate: s.checkMax, NoChecks: s.noChecks, MismatchLog: mlog,
+		Logger: log.With("role", RoleGateway)})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", s.serveListen)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{Handler: g.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		hs.Shutdown(sctx)
+	}()
+	go g.Run(ctx)
+	log.Info("gateway running", "listen", ln.Addr().String(), "providers", len(g.Providers()))
+	if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	g.Wait()
+	return nil
+}
