@@ -202,7 +202,7 @@ func (g *Gateway) servePredict(w http.ResponseWriter, r *http.Request) {
 		answer(http.StatusNotFound, err.Error())
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, g.cfg.MaxBody+1))
+	body, err := serve.ReadBody(r.Body, r.ContentLength, g.cfg.MaxBody)
 	if err != nil {
 		answer(http.StatusBadRequest, "reading body: "+err.Error())
 		return
@@ -363,7 +363,7 @@ func (g *Gateway) roundTrip(req *http.Request, k serve.Key, client, reqID string
 		return result{}, "refused", err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	body, err := serve.ReadBody(resp.Body, resp.ContentLength, 64<<20)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
 			return result{}, "timeout", err

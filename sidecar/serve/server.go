@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -159,7 +158,7 @@ func fail(code int, format string, args ...any) error {
 // ReadInputs reads a predict body of either content type, checking that it
 // is rows × width values (width 0: any), and returns the flat matrix.
 func ReadInputs(r *http.Request, width int, maxBody int64) (x []float32, rows int, err error) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	body, err := ReadBody(r.Body, r.ContentLength, maxBody)
 	if err != nil {
 		return nil, 0, fail(http.StatusBadRequest, "reading body: %v", err)
 	}

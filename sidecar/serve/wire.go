@@ -1,9 +1,11 @@
 package serve
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math"
 )
 
@@ -113,4 +115,16 @@ func Rows(v []float32, rows int) [][]float32 {
 		out[r] = v[r*cols : (r+1)*cols : (r+1)*cols]
 	}
 	return out
+}
+
+// ReadBody reads at most max+1 bytes of r into a buffer sized from
+// contentLength when it is known (one allocation instead of io.ReadAll's
+// doubling); a result longer than max means the body was too large.
+func ReadBody(r io.Reader, contentLength, max int64) ([]byte, error) {
+	if contentLength < 0 || contentLength > max {
+		contentLength = 512
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, contentLength+1))
+	_, err := buf.ReadFrom(io.LimitReader(r, max+1))
+	return buf.Bytes(), err
 }
