@@ -2,6 +2,7 @@ package serve
 
 import (
 	"context"
+	"sync"
 	"time"
 )
 
@@ -30,6 +31,10 @@ type Batcher struct {
 	in   chan *job
 	quit chan struct{}
 	done chan struct{}
+	// mu orders sends on in before Close: once closed is set no request
+	// is queued any more, so the loop's final drain misses none.
+	mu     sync.RWMutex
+	closed bool
 }
 
 type job struct {
@@ -52,6 +57,13 @@ func NewBatcher(maxRows int, window time.Duration) *Batcher {
 // Close stops the batcher after the queued requests are done; later
 // Predicts run unbatched.
 func (b *Batcher) Close() {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return
+	}
+	b.closed = true
+	b.mu.Unlock()
 	close(b.quit)
 	<-b.done
 }
@@ -66,11 +78,16 @@ func (b *Batcher) Predict(ctx context.Context, m *Model, x []float32, rows int) 
 		return out, err
 	}
 	j := &job{m: m, x: x, rows: rows, done: make(chan struct{})}
+	b.mu.RLock()
+	if b.closed {
+		b.mu.RUnlock()
+		return m.Predict(x, rows)
+	}
 	select {
 	case b.in <- j:
-	case <-b.quit:
-		return m.Predict(x, rows)
+		b.mu.RUnlock()
 	case <-ctx.Done():
+		b.mu.RUnlock()
 		return nil, ctx.Err()
 	}
 	// Once queued the job is always run (even after ctx ends), so its
@@ -91,7 +108,7 @@ func (b *Batcher) loop() {
 			select {
 			case first = <-b.in:
 			case <-b.quit:
-				b.drain()
+				b.drain(carry)
 				return
 			}
 		}
@@ -140,8 +157,11 @@ func (b *Batcher) loop() {
 	}
 }
 
-// drain runs what is still queued at Close.
-func (b *Batcher) drain() {
+// drain runs what is still set aside or queued at Close.
+func (b *Batcher) drain(carry []*job) {
+	for _, j := range carry {
+		b.run([]*job{j}, j.rows)
+	}
 	for {
 		select {
 		case j := <-b.in:

@@ -296,3 +296,38 @@ func TestServerPredictAndReceipts(t *testing.T) {
 		t.Fatalf("receipts read back: %+v", l)
 	}
 }
+
+func TestBatcherCloseUnderLoad(t *testing.T) {
+	f := newFixture(t)
+	k := Key{1, 1}
+	f.addModel(t, k, testSpec(32, 8, 3), 1)
+	m, err := f.loader.Load(context.Background(), k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := NewBatcher(8, 50*time.Microsecond)
+	var wg sync.WaitGroup
+	var started sync.WaitGroup
+	started.Add(16)
+	for i := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			x := inputs(1, 32, uint64(i))
+			want, _ := m.Predict(x, 1)
+			for n := range 200 {
+				if n == 10 {
+					started.Done()
+				}
+				got, err := b.Predict(context.Background(), m, x, 1)
+				if err != nil || !slices.Equal(got, want) {
+					t.Errorf("request %d: %v", n, err)
+				}
+			}
+		}()
+	}
+	started.Wait()
+	b.Close() // requests before and after it are all answered
+	wg.Wait()
+	b.Close() // twice is harmless
+}
