@@ -451,6 +451,10 @@ func TestJoinRunChecksRequirements(t *testing.T) {
 		require.ErrorIs(t, err, tc.err, name)
 		require.Zero(t, f.run(t, id).Joined, name)
 	}
+	// As an absent min_collateral arrives from a transaction: no denom, zero.
+	absent := spec()
+	absent.MinCollateral = sdk.Coin{Amount: sdkmath.ZeroInt()}
+	require.NoError(t, absent.Validate(types.DefaultParams()))
 	bad := spec()
 	bad.MinCollateral = sdk.Coin{Denom: "Bad Denom!", Amount: sdkmath.NewInt(1)}
 	_, err := f.msg.CreateRun(f.ctx, &types.MsgCreateRun{Client: f.client.String(), Spec: bad})

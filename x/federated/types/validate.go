@@ -265,8 +265,10 @@ func (s RunSpec) Validate(p Params) error {
 			return invalid("secure aggregation sums dense masked vectors: compression must be none")
 		}
 	}
-	if s.MinCollateral.Denom != "" || !s.MinCollateral.Amount.IsNil() {
-		if err := s.MinCollateral.Validate(); err != nil {
+	// An absent min_collateral decodes as no denom and a nil or zero
+	// amount; anything else must be a valid coin.
+	if c := s.MinCollateral; c.Denom != "" || !(c.Amount.IsNil() || c.Amount.IsZero()) {
+		if err := c.Validate(); err != nil {
 			return invalid("min_collateral: %v", err)
 		}
 	}
