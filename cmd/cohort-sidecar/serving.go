@@ -37,6 +37,7 @@ type servingFlags struct {
 	maxBatch    int
 	batchWindow time.Duration
 	receipts    string
+	tokens      []string
 
 	// Gateway.
 	providers      []string
@@ -50,6 +51,7 @@ type servingFlags struct {
 	mismatchLog    string
 	refresh        time.Duration
 	noSignedClient bool
+	providerToken  string
 }
 
 func (s *servingFlags) register(f *pflag.FlagSet) {
@@ -59,6 +61,8 @@ func (s *servingFlags) register(f *pflag.FlagSet) {
 	f.IntVar(&s.maxBatch, "max-batch", 64, "provider: examples per batched forward pass")
 	f.DurationVar(&s.batchWindow, "batch-window", 200*time.Microsecond, "provider: how long a batch under load waits to fill")
 	f.StringVar(&s.receipts, "receipts", "", "provider: usage receipt log (default <dir>/receipts.jsonl)")
+	f.StringSliceVar(&s.tokens, "serve-tokens", nil, "provider: bearer tokens of the gateways it takes requests from (empty: anyone, trusted to name the client)")
+	f.StringVar(&s.providerToken, "provider-token", "", "gateway: bearer token sent to providers (their --serve-tokens)")
 	f.StringArrayVar(&s.providers, "providers", nil, "gateway: static providers url=model/v+model[;rep=R;price=P;operator=ADDR], repeatable (default: read from the chain)")
 	f.StringVar(&s.apiKeys, "api-keys", "", "gateway: JSON file of API key → account")
 	f.Float64Var(&s.rate, "rate", 100, "gateway: requests per second per client (0: unlimited)")
@@ -101,7 +105,7 @@ func startProviderServing(ctx context.Context, s servingFlags, ccfg chain.Config
 		return err
 	}
 	srv, err := serve.NewServer(serve.Config{Models: keys, Loader: &serve.Loader{Source: serve.RegistrySource{Q: regtypes.NewQueryClient(c.Conn())}, Store: store},
-		CacheBytes: s.cacheBytes, MaxBatch: s.maxBatch, BatchWindow: s.batchWindow, Signer: signer, Receipts: rs, Logger: log.With("part", "serve")})
+		CacheBytes: s.cacheBytes, MaxBatch: s.maxBatch, BatchWindow: s.batchWindow, Signer: signer, Receipts: rs, Tokens: s.tokens, Logger: log.With("part", "serve")})
 	if err != nil {
 		rs.Close()
 		return err
@@ -174,7 +178,7 @@ func runGateway(ctx context.Context, s servingFlags, ccfg chain.Config, dir stri
 		lim = &gateway.RateLimiter{Rate: s.rate, Burst: max(s.burst, 1)}
 	}
 	g, err := gateway.New(ctx, gateway.Config{Discovery: disc, Refresh: s.refresh, Auth: auth, Limiter: lim, TryTimeout: s.tryTimeout,
-		MaxTries: s.maxTries, MinCheckRate: s.checkMin, MaxCheckRate: s.checkMax, NoChecks: s.noChecks, MismatchLog: mlog,
+		MaxTries: s.maxTries, MinCheckRate: s.checkMin, MaxCheckRate: s.checkMax, NoChecks: s.noChecks, MismatchLog: mlog, ProviderToken: s.providerToken,
 		Logger: log.With("role", RoleGateway)})
 	if err != nil {
 		return err

@@ -46,6 +46,9 @@ type Config struct {
 	MismatchLog string
 	// MaxBody bounds a request body (default 16 MiB).
 	MaxBody int64
+	// ProviderToken, when set, is sent to providers as a bearer token
+	// (serve.Config.Tokens).
+	ProviderToken string
 	// Seed, when non-zero, seeds routing and sampling (tests).
 	Seed   uint64
 	Now    func() time.Time
@@ -334,6 +337,9 @@ func (g *Gateway) call(ctx context.Context, p *provider, k serve.Key, flat []byt
 	req.Header.Set("Content-Type", serve.ContentBinary)
 	req.Header.Set(serve.HeaderClient, client)
 	req.Header.Set(serve.HeaderRequestID, reqID)
+	if g.cfg.ProviderToken != "" {
+		req.Header.Set("Authorization", "Bearer "+g.cfg.ProviderToken)
+	}
 	p.start()
 	t0 := time.Now()
 	res, outcome, err := g.roundTrip(req, k, client, reqID)
@@ -372,7 +378,7 @@ func (g *Gateway) roundTrip(req *http.Request, k serve.Key, client, reqID string
 	}
 	switch {
 	case resp.StatusCode == http.StatusOK:
-	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
+	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone || resp.StatusCode == http.StatusUnauthorized:
 		return result{}, "not_served", errSkip
 	case resp.StatusCode >= 400 && resp.StatusCode < 500:
 		return result{}, "client_error", &statusError{resp.StatusCode, strings.TrimSpace(string(body))}

@@ -376,3 +376,25 @@ func counter(c prometheus.Counter) float64 {
 	}
 	return m.GetCounter().GetValue()
 }
+
+func TestProviderTakesTokenHoldersOnly(t *testing.T) {
+	st, src, _ := testModel(t)
+	p := startProvider(t, st, src, nil, "gw-secret")
+	// Direct, without the token: refused.
+	resp, err := http.Post(p.URL+"/v1/models/1/versions/1:predict", serve.ContentBinary, bytes.NewReader(serve.EncodeFloats(testInputs(1, 1))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("no token: %d", resp.StatusCode)
+	}
+	_, srv := newGateway(t, Config{NoChecks: true, ProviderToken: "gw-secret"}, p)
+	if _, _, _, err := predict(http.DefaultClient, srv.URL, testInputs(1, 1)); err != nil {
+		t.Fatal(err)
+	}
+	_, srv2 := newGateway(t, Config{NoChecks: true, ProviderToken: "wrong"}, p)
+	if _, _, code, _ := predict(http.DefaultClient, srv2.URL, testInputs(1, 1)); code != http.StatusServiceUnavailable {
+		t.Fatalf("wrong token: %d", code)
+	}
+}

@@ -55,10 +55,10 @@ type testProvider struct {
 // kill stops the provider at once: listener and open connections closed.
 func (p *testProvider) kill() { p.http.Close() }
 
-func startProvider(t *testing.T, st *blobstore.Store, src *serve.StaticSource, corrupt func([]float32)) *testProvider {
+func startProvider(t *testing.T, st *blobstore.Store, src *serve.StaticSource, corrupt func([]float32), tokens ...string) *testProvider {
 	t.Helper()
 	s, err := serve.NewServer(serve.Config{Models: []serve.Key{testKey}, Loader: &serve.Loader{Source: src, Store: st},
-		Signer: serve.NewEd25519Signer(), Corrupt: corrupt, BatchWindow: 50 * time.Microsecond})
+		Signer: serve.NewEd25519Signer(), Corrupt: corrupt, Tokens: tokens, BatchWindow: 50 * time.Microsecond})
 	if err != nil {
 		t.Fatal(err)
 	}

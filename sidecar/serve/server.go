@@ -37,6 +37,11 @@ type Config struct {
 	// MaxBody bounds a request body (default 16 MiB).
 	MaxBody int64
 	Logger  *slog.Logger
+	// Tokens, when set, are the bearer tokens a predict call must carry
+	// ("Authorization: Bearer <token>"): the gateways this provider takes
+	// requests from, whose X-Cohort-Client header it then trusts. Without
+	// tokens any caller may name any client.
+	Tokens []string
 	// Corrupt, when set, changes every output before it is signed: a
 	// dishonest provider, for tests and demonstrations of redundancy checks.
 	Corrupt func([]float32)
@@ -253,6 +258,12 @@ func (s *Server) servePredict(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) predict(w http.ResponseWriter, r *http.Request, k Key) error {
+	if len(s.cfg.Tokens) > 0 {
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || !slices.Contains(s.cfg.Tokens, tok) {
+			return fail(http.StatusUnauthorized, "this provider takes requests from its gateways only")
+		}
+	}
 	if !slices.Contains(s.cfg.Models, k) {
 		return fail(http.StatusNotFound, "model version %s is not served here", k)
 	}
