@@ -19,6 +19,9 @@
 //	              when absent), X-Cohort-Request-Id (optional; one is made up otherwise)
 //	GET  /v1/receipts?client=<addr>&after=<seq>&limit=<n>   receipts of one client, by seq
 //	GET  /v1/receipts/clients                               clients with receipts and their last seq
+//	GET  /v1/receipts/claim?client=<addr>&after=<seq>&limit=<n>
+//	                                                        the next batch to settle: Claim (seq range,
+//	                                                        units, Merkle root) and its receipts
 //	GET  /v1/serving                                        models declared and cached
 //	GET  /metrics                                           Prometheus
 //

@@ -3,6 +3,7 @@ package serve
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -330,4 +331,44 @@ func TestBatcherCloseUnderLoad(t *testing.T) {
 	b.Close() // requests before and after it are all answered
 	wg.Wait()
 	b.Close() // twice is harmless
+}
+
+func TestClaimBatches(t *testing.T) {
+	s := NewEd25519Signer()
+	rs, _ := OpenReceipts("")
+	for range 5 {
+		r := Receipt{Version: ReceiptVersion, Provider: s.Address(), Algo: s.Algo(), PubKey: s.PubKey(), Client: "c", Units: 2, RequestID: "x"}
+		r.Seq = rs.NextSeq("c")
+		r.Signature, _ = s.Sign(r.SignBytes())
+		rs.Add(r)
+	}
+	c, list := rs.Claim("c", 0, 3)
+	if c.FromSeq != 1 || c.ToSeq != 3 || c.Count != 3 || c.Units != 6 || len(list) != 3 || c.Provider != s.Address() {
+		t.Fatalf("first claim %+v", c)
+	}
+	c2, list2 := rs.Claim("c", c.ToSeq, 0)
+	if c2.FromSeq != 4 || c2.ToSeq != 5 || c2.Units != 4 || c2.Root == c.Root {
+		t.Fatalf("second claim %+v", c2)
+	}
+	all := append(list, list2...)
+	root := ReceiptsRoot(all)
+	if hexHash(root) == c.Root || ReceiptsRoot(all[:3]) != [32]byte(mustHex(t, c.Root)) {
+		t.Fatal("root does not commit to the claimed receipts")
+	}
+	all[1].Units++ // a changed receipt changes the root
+	if ReceiptsRoot(all[:3]) == [32]byte(mustHex(t, c.Root)) {
+		t.Fatal("root ignores a changed receipt")
+	}
+	if c, _ := rs.Claim("c", 5, 0); c.Count != 0 {
+		t.Fatalf("claim past the end %+v", c)
+	}
+}
+
+func mustHex(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) != 32 {
+		t.Fatalf("hex %q: %v", s, err)
+	}
+	return b
 }

@@ -134,6 +134,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc(PredictPath, s.servePredict)
 	mux.HandleFunc("GET /v1/receipts", s.serveReceipts)
 	mux.HandleFunc("GET /v1/receipts/clients", s.serveClients)
+	mux.HandleFunc("GET /v1/receipts/claim", s.serveClaim)
 	mux.HandleFunc("GET /v1/serving", s.serveServing)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{}))
 	return mux
@@ -360,6 +361,23 @@ func (s *Server) serveReceipts(w http.ResponseWriter, r *http.Request) {
 	list := s.receipts.List(client, after, limit)
 	w.Header().Set("Content-Type", ContentJSON)
 	json.NewEncoder(w).Encode(map[string]any{"receipts": list})
+}
+
+func (s *Server) serveClaim(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	client := q.Get("client")
+	if client == "" {
+		http.Error(w, "client is required", http.StatusBadRequest)
+		return
+	}
+	after, _ := strconv.ParseUint(q.Get("after"), 10, 64)
+	limit, _ := strconv.Atoi(q.Get("limit"))
+	if limit <= 0 || limit > 10000 {
+		limit = 1000
+	}
+	c, list := s.receipts.Claim(client, after, limit)
+	w.Header().Set("Content-Type", ContentJSON)
+	json.NewEncoder(w).Encode(map[string]any{"claim": c, "receipts": list})
 }
 
 func (s *Server) serveClients(w http.ResponseWriter, _ *http.Request) {
