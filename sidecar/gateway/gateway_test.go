@@ -208,6 +208,24 @@ func TestRedundancyCatchesWrongOutputs(t *testing.T) {
 		t.Fatalf("/v1/mismatches lists %d", len(got.Mismatches))
 	}
 
+	// With a third provider, the liar is named.
+	honest3 := startProvider(t, st, src, nil)
+	g3, srv3 := newGateway(t, Config{MinCheckRate: 1, MaxCheckRate: 1}, honest, liar, honest3)
+	for i := range n {
+		if _, _, _, err := predict(http.DefaultClient, srv3.URL, testInputs(1, uint64(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g3.Wait()
+	if len(g3.Mismatches()) == 0 {
+		t.Fatal("no mismatch with a liar among three")
+	}
+	for _, m := range g3.Mismatches() {
+		if m.Suspect != liarAddr || m.Arbiter == nil {
+			t.Fatalf("suspect %q, want the liar %s", m.Suspect, liarAddr)
+		}
+	}
+
 	// Two honest providers always agree.
 	honest2 := startProvider(t, st, src, nil)
 	g2, srv2 := newGateway(t, Config{MinCheckRate: 1, MaxCheckRate: 1}, honest, honest2)

@@ -23,7 +23,9 @@ import (
 // hashes are compared; the engine is deterministic, so honest providers
 // agree bit for bit. A mismatch is kept with both signed receipts (each
 // verified against its provider's key: a receipt that does not verify is
-// itself evidence against its sender), counted in
+// itself evidence against its sender); when a third provider serves the
+// model it is asked too, and the one of the two it disagrees with is
+// named the suspect. Mismatches are counted in
 // cohort_gateway_verification_mismatches_total, listed at GET
 // /v1/mismatches and appended to Config.MismatchLog when set. Deciding
 // which of the two was wrong (re-execution by a verification committee,
@@ -40,6 +42,11 @@ type Mismatch struct {
 	// verifies against its provider's key.
 	PrimaryValid   bool `json:"primary_valid"`
 	SecondaryValid bool `json:"secondary_valid"`
+	// Arbiter is a third provider's receipt for the same input, when one
+	// could be asked; Suspect is the provider whose output it does not
+	// match ("" when it matches neither or there is none).
+	Arbiter *serve.Receipt `json:"arbiter,omitempty"`
+	Suspect string         `json:"suspect,omitempty"`
 }
 
 // checkRate is the redundancy rule's sampling probability.
@@ -120,9 +127,22 @@ func (g *Gateway) maybeCheck(k serve.Key, body []byte, first *provider, primary 
 		g.metrics.Mismatches.Inc()
 		m := Mismatch{Time: g.cfg.Now(), Model: k.String(), InputHash: primary.InputHash, Primary: primary, Secondary: res.receipt,
 			PrimaryValid: serve.VerifyReceipt(&primary) == nil, SecondaryValid: serve.VerifyReceipt(&res.receipt) == nil}
+		if third := g.table.pick(g.table.candidates(k, map[*provider]bool{first: true, second: true})); third != nil {
+			actx, cancel := context.WithTimeout(context.Background(), g.cfg.TryTimeout)
+			if ar, err := g.call(actx, third, k, body, g.cfg.CheckClient, primary.RequestID); err == nil {
+				m.Arbiter = &ar.receipt
+				switch ar.receipt.OutputHash {
+				case primary.OutputHash:
+					m.Suspect = res.receipt.Provider
+				case res.receipt.OutputHash:
+					m.Suspect = primary.Provider
+				}
+			}
+			cancel()
+		}
 		g.mismatches.add(m)
 		g.log.Warn("redundancy check: providers disagree", "model", k.String(), "request", primary.RequestID,
-			"primary", primary.Provider, "secondary", res.receipt.Provider)
+			"primary", primary.Provider, "secondary", res.receipt.Provider, "suspect", m.Suspect)
 	}()
 }
 
