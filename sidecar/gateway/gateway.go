@@ -191,6 +191,9 @@ func (g *Gateway) servePredict(w http.ResponseWriter, r *http.Request) {
 	k, err := serve.ParsePredictPath(r)
 	label, code := k.String(), http.StatusOK
 	defer func() {
+		if code != http.StatusOK && len(g.table.candidates(k, nil)) == 0 {
+			label = "unknown" // no series per made-up model id
+		}
 		g.metrics.Requests.WithLabelValues(label, strconv.Itoa(code)).Inc()
 		if code == http.StatusOK {
 			g.metrics.Latency.WithLabelValues(label).Observe(time.Since(start).Seconds())
