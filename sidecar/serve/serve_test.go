@@ -273,7 +273,10 @@ func TestServerPredictAndReceipts(t *testing.T) {
 		t.Fatalf("binary answer %v, receipt %+v, %v", got, rc, err)
 	}
 	// Not declared, bad width.
-	for path, b := range map[string][]byte{"/v1/models/2/versions/1:predict": EncodeFloats(x), "/v1/models/1/versions/1:predict": EncodeFloats(x[:31])} {
+	nan := slices.Clone(x)
+	nan[5] = float32(math.Inf(1))
+	for path, b := range map[string][]byte{"/v1/models/2/versions/1:predict": EncodeFloats(x), "/v1/models/1/versions/1:predict": EncodeFloats(x[:31]),
+		"/v1/models/1/versions/1:predict?inf": EncodeFloats(nan)} {
 		resp, _ := http.Post(srv.URL+path, ContentBinary, bytes.NewReader(b))
 		resp.Body.Close()
 		if resp.StatusCode == 200 {

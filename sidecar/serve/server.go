@@ -213,6 +213,11 @@ func ReadInputs(r *http.Request, width int, maxBody int64) (x []float32, rows in
 	if rows > MaxRows {
 		return nil, 0, fail(http.StatusRequestEntityTooLarge, "%d rows, more than %d", rows, MaxRows)
 	}
+	for i, v := range x {
+		if v-v != 0 { // NaN or ±Inf
+			return nil, 0, fail(http.StatusBadRequest, "input value %d is not finite", i)
+		}
+	}
 	return x, rows, nil
 }
 
