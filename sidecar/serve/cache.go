@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/cohortchain/cohort/sidecar/blobstore"
 	"github.com/cohortchain/cohort/sidecar/engine"
@@ -85,12 +86,20 @@ type Loader struct {
 	Store  *blobstore.Store
 	// MaxWeights bounds a weights blob (default 1 GiB).
 	MaxWeights int64
+	// Timeout bounds one load, downloads included (default 5 minutes).
+	Timeout time.Duration
 	// Fetch, when set, replaces blobstore.ClientFor(location).Fetch (tests).
 	Fetch func(ctx context.Context, location string, ref blobstore.Ref, max int64) ([]byte, error)
 }
 
 // Load fetches and checks one version.
 func (l *Loader) Load(ctx context.Context, k Key) (*Model, error) {
+	timeout := l.Timeout
+	if timeout <= 0 {
+		timeout = 5 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	info, err := l.Source.Version(ctx, k)
 	if err != nil {
 		return nil, err
