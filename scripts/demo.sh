@@ -114,7 +114,14 @@ C=("$BIN" --home "$OUT/net/node0")
 CHAIN=$(sed -n 's/^chain-id = "\(.*\)"/\1/p' "$OUT/net/node0/config/client.toml")
 K=("$BIN" --home "$OUT/providers" --keyring-backend test)
 P=("${K[@]}" --chain-id "$CHAIN" --node tcp://127.0.0.1:26657)
-tx() { "$@" --fees 20000ucohort --gas 400000 -y -o json | sed -n 's/.*"txhash":"\([0-9A-F]*\)".*/\1/p'; }
+# tx sends a transaction and prints its hash; one refused at once (CheckTx)
+# is reported with its log, and prints nothing.
+tx() {
+  local out
+  out=$("$@" --fees 20000ucohort --gas 400000 -y -o json 2>&1) || true
+  if ! echo "$out" | grep -q '"code":0'; then echo "demo: transaction refused: $* -> $out" >&2; return 0; fi
+  echo "$out" | sed -n 's/.*"txhash":"\([0-9A-F]*\)".*/\1/p'
+}
 wait_tx() { for h in "$@"; do "${C[@]}" q wait-tx "$h" --timeout 60s -o json >/dev/null; done; }
 
 model=$("$SC" init-model --model mlp --width $WIDTH --hidden "$HIDDEN" --seed 1 --out "$OUT/model" | tr -d '\n ')
