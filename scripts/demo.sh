@@ -122,7 +122,19 @@ tx() {
   if ! echo "$out" | grep -q '"code":0'; then echo "demo: transaction refused: $* -> $out" >&2; return 0; fi
   echo "$out" | sed -n 's/.*"txhash":"\([0-9A-F]*\)".*/\1/p'
 }
-wait_tx() { for h in "$@"; do "${C[@]}" q wait-tx "$h" --timeout 60s -o json >/dev/null; done; }
+# wait_tx waits until each transaction is in a block, by polling (q
+# wait-tx can miss a transaction included while it subscribes).
+wait_tx() {
+  local h i
+  for h in "$@"; do
+    [ -n "$h" ] || { echo "demo: a transaction was refused (see above)" >&2; return 1; }
+    for ((i = 0; i < 240; i++)); do
+      "${C[@]}" q tx "$h" -o json >/dev/null 2>&1 && continue 2
+      sleep 0.25
+    done
+    echo "demo: transaction $h was not included within 60 s" >&2; return 1
+  done
+}
 
 model=$("$SC" init-model --model mlp --width $WIDTH --hidden "$HIDDEN" --seed 1 --out "$OUT/model" | tr -d '\n ')
 echo "==> model: $model"
