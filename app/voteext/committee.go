@@ -21,6 +21,10 @@ import (
 type Member struct {
 	Address sdk.ConsAddress
 	Power   int64
+	// Operator is the validator's operator address (bech32 valoper), when
+	// the member was listed from the staking set (BondedMembers); the tally
+	// does not use it.
+	Operator string
 }
 
 // Committees is implemented by handlers whose subjects are decided by a
@@ -90,7 +94,7 @@ type BondedValidators interface {
 }
 
 // BondedMembers lists the bonded validators with their consensus power,
-// the power CometBFT counts their votes with.
+// the power CometBFT counts their votes with, and their operators.
 func BondedMembers(ctx context.Context, sk BondedValidators) ([]Member, error) {
 	vals, err := sk.GetBondedValidatorsByPower(ctx)
 	if err != nil {
@@ -103,7 +107,7 @@ func BondedMembers(ctx context.Context, sk BondedValidators) ([]Member, error) {
 		if err != nil {
 			return nil, fmt.Errorf("validator %s: %w", v.OperatorAddress, err)
 		}
-		out = append(out, Member{Address: addr, Power: v.ConsensusPower(reduction)})
+		out = append(out, Member{Address: addr, Power: v.ConsensusPower(reduction), Operator: v.OperatorAddress})
 	}
 	return out, nil
 }

@@ -91,7 +91,7 @@ func TestDecideWithCommittee(t *testing.T) {
 	_, whole := ballots[0].decide(nil, total)
 	require.False(t, whole, "the whole set has no 2/3")
 
-	committee := []Member{{sdk.ConsAddress{1}, 10}, {sdk.ConsAddress{2}, 10}, {sdk.ConsAddress{3}, 5}}
+	committee := []Member{{Address: sdk.ConsAddress{1}, Power: 10}, {Address: sdk.ConsAddress{2}, Power: 10}, {Address: sdk.ConsAddress{3}, Power: 5}}
 	a, ok := ballots[0].decide(committee, total)
 	require.True(t, ok, "20 of the committee's 25")
 	require.Equal(t, pass.ResultHash, a.ResultHash)
@@ -102,10 +102,10 @@ func TestDecideWithCommittee(t *testing.T) {
 	require.Empty(t, a.Absent)
 
 	// A silent member counts against quorum and is reported absent.
-	committee = append(committee, Member{sdk.ConsAddress{7}, 6})
+	committee = append(committee, Member{Address: sdk.ConsAddress{7}, Power: 6})
 	a, ok = ballots[0].decide(committee, total)
 	require.False(t, ok, "20 of 31 is not 2/3")
-	committee = []Member{{sdk.ConsAddress{1}, 10}, {sdk.ConsAddress{2}, 10}, {sdk.ConsAddress{7}, 1}}
+	committee = []Member{{Address: sdk.ConsAddress{1}, Power: 10}, {Address: sdk.ConsAddress{2}, Power: 10}, {Address: sdk.ConsAddress{7}, Power: 1}}
 	a, ok = ballots[0].decide(committee, total)
 	require.True(t, ok)
 	require.Equal(t, []sdk.ConsAddress{{7}}, a.Absent)

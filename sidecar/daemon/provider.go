@@ -133,15 +133,11 @@ func (d *Daemon) contribute(ctx context.Context, run fedtypes.Run, round fedtype
 			return d.state.update(func(s *state) { s.Submitted[key] = fmt.Sprintf("%X", u.Hash) })
 		}
 	}
-	spec, err := d.specOf(ctx, run)
-	if err != nil {
-		return err
-	}
 	cfg, err := federation.LocalConfigOf(run.Spec)
 	if err != nil {
 		return err
 	}
-	global, err := d.fetchWeights(ctx, spec, run.GlobalWeightsHash, run.GlobalWeightsLocation)
+	spec, global, err := d.runWeights(ctx, run)
 	if err != nil {
 		return err
 	}

@@ -43,38 +43,50 @@ func (d *Daemon) secAggProviderStep(ctx context.Context, run fedtypes.Run, round
 		}
 		return slices.ContainsFunc(resp.Messages, func(m fedtypes.SecAggMessage) bool { return m.Participant == me }), nil
 	}
+	uresp, err := d.fed.Updates(ctx, &fedtypes.QueryUpdatesRequest{RunId: run.Id, Round: round.Number})
+	if err != nil {
+		return err
+	}
+	submitted := slices.ContainsFunc(uresp.Updates, func(u fedtypes.Update) bool { return u.Participant == me })
 	stage := round.SecaggStage
 	if d.cfg.Attack == AttackDropAfterShare && stage >= fedtypes.SECAGG_STAGE_MASKED_INPUT {
 		return nil
 	}
-	if stage == fedtypes.SECAGG_STAGE_MASKED_INPUT {
-		// The masked input is an update: contribute's bookkeeping applies.
-		var done bool
-		d.state.read(func(s *state) { _, done = s.Submitted[key] })
-		if done {
+	// Send once, and only after the previous step: everyone selected may
+	// advertise, advertisers share, sharers submit, submitters unmask.
+	switch stage {
+	case fedtypes.SECAGG_STAGE_ADVERTISE:
+		if done, err := sent(stage); err != nil || done {
+			return err
+		}
+	case fedtypes.SECAGG_STAGE_SHARE_KEYS:
+		if done, err := sent(stage); err != nil || done {
+			return err
+		}
+		if took, err := sent(fedtypes.SECAGG_STAGE_ADVERTISE); err != nil || !took {
+			return err
+		}
+	case fedtypes.SECAGG_STAGE_MASKED_INPUT:
+		// Also on-chain when it was submitted before a restart (and the
+		// keys went with it).
+		if submitted {
 			return nil
 		}
-		if done, err = d.tookPreviousSecAggStep(ctx, round, fedtypes.SECAGG_STAGE_UNMASK, me, nil); err != nil || done {
-			return err // submitted before a restart (and the keys are gone with it)
+		if took, err := sent(fedtypes.SECAGG_STAGE_SHARE_KEYS); err != nil || !took {
+			return err
 		}
-	} else if done, err := sent(stage); err != nil || done {
-		return err
-	}
-	if stage != fedtypes.SECAGG_STAGE_ADVERTISE {
-		if took, err := d.tookPreviousSecAggStep(ctx, round, stage, me, sent); err != nil || !took {
+	case fedtypes.SECAGG_STAGE_UNMASK:
+		if done, err := sent(stage); err != nil || done || !submitted {
 			return err
 		}
 	}
-	spec, err := d.specOf(ctx, run)
-	if err != nil {
-		return err
-	}
-	global, err := d.fetchWeights(ctx, spec, run.GlobalWeightsHash, run.GlobalWeightsLocation)
-	if err != nil {
-		return err
-	}
 	client := d.secAggClient(key)
 	if stage == fedtypes.SECAGG_STAGE_ADVERTISE {
+		// The session's vector length is the model's parameter count.
+		_, global, err := d.runWeights(ctx, run)
+		if err != nil {
+			return err
+		}
 		if client, err = secagg.NewClient(federation.SecAggParams(round, len(aggregate.Flatten(global))), id, nil); err != nil {
 			return err
 		}
@@ -115,12 +127,12 @@ func (d *Daemon) secAggProviderStep(ctx context.Context, run fedtypes.Run, round
 			return err
 		}
 	case fedtypes.SECAGG_STAGE_MASKED_INPUT:
-		return d.contributeMasked(ctx, run, round, key, spec, global, client)
-	case fedtypes.SECAGG_STAGE_UNMASK:
-		uresp, err := d.fed.Updates(ctx, &fedtypes.QueryUpdatesRequest{RunId: run.Id, Round: round.Number})
+		spec, global, err := d.runWeights(ctx, run)
 		if err != nil {
 			return err
 		}
+		return d.contributeMasked(ctx, run, round, key, spec, global, client)
+	case fedtypes.SECAGG_STAGE_UNMASK:
 		req := &secagg.UnmaskRequest{Session: federation.SecAggSession(round)}
 		for _, u := range uresp.Updates {
 			sid, err := federation.SecAggID(round, u.Participant)
@@ -155,19 +167,14 @@ func (d *Daemon) secAggProviderStep(ctx context.Context, run fedtypes.Run, round
 	return nil
 }
 
-// tookPreviousSecAggStep reports whether this provider completed the step
-// before stage (only then may it send in stage).
-func (d *Daemon) tookPreviousSecAggStep(ctx context.Context, round fedtypes.Round, stage fedtypes.SecAggStage, me string,
-	sent func(fedtypes.SecAggStage) (bool, error),
-) (bool, error) {
-	if stage != fedtypes.SECAGG_STAGE_UNMASK {
-		return sent(stage - 1)
-	}
-	uresp, err := d.fed.Updates(ctx, &fedtypes.QueryUpdatesRequest{RunId: round.RunId, Round: round.Number})
+// runWeights returns a run's model spec and current global weights.
+func (d *Daemon) runWeights(ctx context.Context, run fedtypes.Run) (engine.Spec, tensor.Set, error) {
+	spec, err := d.specOf(ctx, run)
 	if err != nil {
-		return false, err
+		return spec, nil, err
 	}
-	return slices.ContainsFunc(uresp.Updates, func(u fedtypes.Update) bool { return u.Participant == me }), nil
+	global, err := d.fetchWeights(ctx, spec, run.GlobalWeightsHash, run.GlobalWeightsLocation)
+	return spec, global, err
 }
 
 // contributeMasked trains this provider's update, masks it and commits to

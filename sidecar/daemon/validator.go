@@ -83,11 +83,7 @@ func (d *Daemon) onCommittee(round fedtypes.Round) bool {
 // period since the round was first seen has not passed; an update whose
 // bytes do not match its commitment is rejected at once.
 func (d *Daemon) aggregateRound(ctx context.Context, run fedtypes.Run, round fedtypes.Round, key string) (outcomeRecord, bool, error) {
-	spec, err := d.specOf(ctx, run)
-	if err != nil {
-		return outcomeRecord{}, false, err
-	}
-	global, err := d.fetchWeights(ctx, spec, run.GlobalWeightsHash, run.GlobalWeightsLocation)
+	_, global, err := d.runWeights(ctx, run)
 	if err != nil {
 		return outcomeRecord{}, false, err
 	}

@@ -24,28 +24,16 @@ func (k Keeper) drawCommittee(ctx context.Context, round *types.Round, params ty
 	if k.staking == nil || params.CommitteeSize == 0 {
 		return nil
 	}
-	vals, err := k.staking.GetBondedValidatorsByPower(ctx)
+	candidates, err := voteext.BondedMembers(ctx, k.staking)
 	if err != nil {
 		return err
 	}
-	if uint32(len(vals)) <= params.CommitteeSize {
+	if uint32(len(candidates)) <= params.CommitteeSize {
 		return nil
-	}
-	reduction := k.staking.PowerReduction(ctx)
-	candidates := make([]voteext.Member, 0, len(vals))
-	operators := make(map[string]string, len(vals))
-	for _, v := range vals {
-		addr, err := v.GetConsAddr()
-		if err != nil {
-			return fmt.Errorf("validator %s: %w", v.OperatorAddress, err)
-		}
-		candidates = append(candidates, voteext.Member{Address: addr, Power: v.ConsensusPower(reduction)})
-		operators[string(addr)] = v.OperatorAddress
 	}
 	seed := blockSeed(ctx, "cohort/federated/committee/v1", round.RunId, round.Number, round.Attempt)
 	for _, m := range voteext.SampleCommittee(seed, candidates, int(params.CommitteeSize)) {
-		round.Committee = append(round.Committee, types.CommitteeMember{
-			Operator: operators[string(m.Address)], ConsAddress: m.Address, Power: m.Power})
+		round.Committee = append(round.Committee, types.CommitteeMember{Operator: m.Operator, ConsAddress: m.Address, Power: m.Power})
 	}
 	return nil
 }

@@ -15,11 +15,11 @@ import (
 
 	"github.com/cohortchain/cohort/app"
 	"github.com/cohortchain/cohort/testutil"
-	verifytypes "github.com/cohortchain/cohort/x/verify/types"
 	"github.com/cohortchain/cohort/x/market/keeper"
 	"github.com/cohortchain/cohort/x/market/types"
 	providerkeeper "github.com/cohortchain/cohort/x/provider/keeper"
 	providertypes "github.com/cohortchain/cohort/x/provider/types"
+	verifytypes "github.com/cohortchain/cohort/x/verify/types"
 )
 
 // TestRandomizedConservation drives many clients and providers through

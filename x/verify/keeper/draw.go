@@ -150,13 +150,9 @@ func (k Keeper) drawCommittee(ctx context.Context, seed []byte, size uint32) ([]
 	sampled := voteext.SampleCommittee(seed, candidates, int(size))
 	out := make([]types.CommitteeMember, 0, len(sampled))
 	for _, m := range sampled {
-		v, err := k.staking.GetValidatorByConsAddr(ctx, m.Address)
+		op, err := sdk.ValAddressFromBech32(m.Operator)
 		if err != nil {
-			return nil, fmt.Errorf("committee member %s: %w", m.Address, err)
-		}
-		op, err := sdk.ValAddressFromBech32(v.OperatorAddress)
-		if err != nil {
-			return nil, fmt.Errorf("committee member %s: operator %q: %w", m.Address, v.OperatorAddress, err)
+			return nil, fmt.Errorf("committee member %s: operator %q: %w", m.Address, m.Operator, err)
 		}
 		acc, err := k.addressCodec.BytesToString(op)
 		if err != nil {
