@@ -14,6 +14,8 @@ const elementGrain = 1 << 15
 // Optimizer updates weights in place from gradients.
 type Optimizer interface {
 	Step(w, g tensor.Set)
+	// State is what the optimizer carries between steps, for checkpoints.
+	State() OptimizerState
 }
 
 // Adam (Kingma & Ba) with bias correction. The powers of β are kept as

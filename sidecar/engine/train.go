@@ -83,7 +83,8 @@ type TrainResult struct {
 // Train runs cfg.Steps steps of minibatch SGD from weights w (left
 // unchanged), drawing batches by a seeded shuffle of the data. Dropout
 // layers are active: step i (counted from 0 in this call) uses the masks
-// of GradientsWithDropout(…, cfg.Seed, i).
+// of GradientsWithDropout(…, cfg.Seed, i). Checkpoints[i] is the Hash of
+// the Checkpoint after step i: weights, optimizer state and step count.
 func Train(s Spec, w tensor.Set, data Dataset, cfg TrainConfig) (TrainResult, error) {
 	if err := CheckWeights(s, w); err != nil {
 		return TrainResult{}, err
@@ -92,45 +93,27 @@ func Train(s Spec, w tensor.Set, data Dataset, cfg TrainConfig) (TrainResult, er
 	if cfg.Steps == 0 && cfg.Epochs > 0 && cfg.BatchSize > 0 && cfg.Epochs <= 1<<20 {
 		cfg.Steps = cfg.Epochs * ((n + cfg.BatchSize - 1) / cfg.BatchSize)
 	}
-	if width := s.InputWidth(); cfg.BatchSize <= 0 || cfg.BatchSize > n || cfg.Steps <= 0 || len(data.Inputs) != n*data.Width || data.Width != width {
-		return TrainResult{}, fmt.Errorf("engine: %d examples of width %d cannot feed %d steps of batch %d into %d inputs", n, data.Width, cfg.Steps, cfg.BatchSize, width)
-	}
-	cur := tensor.Set{}
-	for name, t := range w {
-		cur[name] = tensor.Tensor{Shape: t.Shape, Data: append([]float32(nil), t.Data...)}
+	if cfg.Steps <= 0 {
+		return TrainResult{}, fmt.Errorf("engine: %d steps", cfg.Steps)
 	}
 	var opt Optimizer = &SGD{LearningRate: cfg.LearningRate, Momentum: cfg.Momentum}
 	switch {
 	case cfg.Resume != nil:
 		opt = cfg.Resume
-	case cfg.Optimizer == "adam":
+	case cfg.Optimizer == OptimizerAdam:
 		opt = NewAdam(cfg.LearningRate)
 	}
-	grad := cfg.Gradients
-	if grad == nil {
-		grad = GradientsWithDropout
+	r, err := newRunner(s, cloneSet(w), opt, 0, data, cfg)
+	if err != nil {
+		return TrainResult{}, err
 	}
-	g := NewRNG(cfg.Seed, 2)
-	order, pos := g.Perm(n), 0
-	x := make([]float32, cfg.BatchSize*data.Width)
-	labels := make([]int, cfg.BatchSize)
 	res := TrainResult{}
 	for step := 0; step < cfg.Steps; step++ {
-		for b := 0; b < cfg.BatchSize; b++ {
-			if pos == n {
-				order, pos = g.Perm(n), 0
-			}
-			i := order[pos]
-			pos++
-			copy(x[b*data.Width:(b+1)*data.Width], data.Inputs[i*data.Width:(i+1)*data.Width])
-			labels[b] = data.Labels[i]
-		}
-		loss, grads, err := grad(s, cur, x, labels, cfg.Seed, uint64(step))
+		loss, err := r.step()
 		if err != nil {
 			return TrainResult{}, err
 		}
-		opt.Step(cur, grads)
-		h, err := cur.Hash()
+		h, err := r.checkpoint().Hash()
 		if err != nil {
 			return TrainResult{}, err
 		}
@@ -140,6 +123,7 @@ func Train(s Spec, w tensor.Set, data Dataset, cfg TrainConfig) (TrainResult, er
 			cfg.Progress(step+1, loss)
 		}
 	}
+	cur := r.w
 	res.Weights = cur
 	res.Update = tensor.Set{}
 	for name, t := range cur {
@@ -150,4 +134,118 @@ func Train(s Spec, w tensor.Set, data Dataset, cfg TrainConfig) (TrainResult, er
 		res.Update[name] = tensor.Tensor{Shape: t.Shape, Data: d}
 	}
 	return res, nil
+}
+
+// Resume continues a run from checkpoint ck for steps steps, exactly as
+// Train from the run's initial weights would have gone on after ck.Step
+// steps: the batch order is skipped forward to ck.Step without any
+// gradient work, and step i keeps the dropout key (cfg.Seed, i). cfg
+// gives the data order, hyperparameters and optimizer (cfg.Resume and
+// cfg.Steps are ignored). each, when set, sees the checkpoint after every
+// step (shared with the run: clone it to keep it) with its loss. Resume
+// returns the last checkpoint.
+func Resume(s Spec, ck Checkpoint, data Dataset, cfg TrainConfig, steps int, each func(Checkpoint, float32) error) (Checkpoint, error) {
+	if err := CheckWeights(s, ck.Weights); err != nil {
+		return Checkpoint{}, err
+	}
+	if err := ck.check(); err != nil {
+		return Checkpoint{}, err
+	}
+	w := cloneSet(ck.Weights)
+	opt, err := restore(cfg, ck.Optimizer, w)
+	if err != nil {
+		return Checkpoint{}, err
+	}
+	r, err := newRunner(s, w, opt, ck.Step, data, cfg)
+	if err != nil {
+		return Checkpoint{}, err
+	}
+	for i := 0; i < steps; i++ {
+		loss, err := r.step()
+		if err != nil {
+			return Checkpoint{}, err
+		}
+		if each != nil {
+			if err := each(r.checkpoint(), loss); err != nil {
+				return Checkpoint{}, err
+			}
+		}
+	}
+	return r.checkpoint().Clone(), nil
+}
+
+// StepFrom runs exactly one step, step ck.Step (0-based), from checkpoint
+// ck: the checkpoint after it, whose Hash is that step's leaf. For step 0,
+// ck is InitialCheckpoint(the initial weights, cfg.Optimizer).
+func StepFrom(s Spec, ck Checkpoint, data Dataset, cfg TrainConfig) (Checkpoint, error) {
+	return Resume(s, ck, data, cfg, 1, nil)
+}
+
+// runner is one run's loop state: weights, optimizer, batch order.
+type runner struct {
+	spec   Spec
+	data   Dataset
+	cfg    TrainConfig
+	grad   GradientFunc
+	w      tensor.Set
+	opt    Optimizer
+	done   uint64
+	g      *RNG
+	order  []int
+	pos    int
+	x      []float32
+	labels []int
+}
+
+// newRunner positions the batch order after done steps: draws are taken
+// from successive permutations of the data, so the draw p (0-based) is
+// element p mod n of permutation p div n; only the permutations before
+// the next draw are generated.
+func newRunner(s Spec, w tensor.Set, opt Optimizer, done uint64, data Dataset, cfg TrainConfig) (*runner, error) {
+	n := len(data.Labels)
+	if width := s.InputWidth(); cfg.BatchSize <= 0 || cfg.BatchSize > n || len(data.Inputs) != n*data.Width || data.Width != width {
+		return nil, fmt.Errorf("engine: %d examples of width %d cannot feed batches of %d into %d inputs", n, data.Width, cfg.BatchSize, width)
+	}
+	grad := cfg.Gradients
+	if grad == nil {
+		grad = GradientsWithDropout
+	}
+	r := &runner{spec: s, data: data, cfg: cfg, grad: grad, w: w, opt: opt, done: done, g: NewRNG(cfg.Seed, 2),
+		x: make([]float32, cfg.BatchSize*data.Width), labels: make([]int, cfg.BatchSize)}
+	drawn := done * uint64(cfg.BatchSize)
+	if done != 0 && drawn/uint64(cfg.BatchSize) != done {
+		return nil, fmt.Errorf("engine: step %d is out of range", done)
+	}
+	r.order = r.g.Perm(n)
+	for k := drawn / uint64(n); k > 0; k-- {
+		r.order = r.g.Perm(n)
+	}
+	r.pos = int(drawn % uint64(n))
+	return r, nil
+}
+
+// step runs the next step.
+func (r *runner) step() (float32, error) {
+	n, width := len(r.data.Labels), r.data.Width
+	for b := 0; b < r.cfg.BatchSize; b++ {
+		if r.pos == n {
+			r.order, r.pos = r.g.Perm(n), 0
+		}
+		i := r.order[r.pos]
+		r.pos++
+		copy(r.x[b*width:(b+1)*width], r.data.Inputs[i*width:(i+1)*width])
+		r.labels[b] = r.data.Labels[i]
+	}
+	loss, grads, err := r.grad(r.spec, r.w, r.x, r.labels, r.cfg.Seed, r.done)
+	if err != nil {
+		return 0, err
+	}
+	r.opt.Step(r.w, grads)
+	r.done++
+	return loss, nil
+}
+
+// checkpoint is the run's state now (sharing its tensors).
+func (r *runner) checkpoint() Checkpoint {
+	return Checkpoint{Step: r.done, Weights: r.w, Optimizer: r.opt.State()}
 }
