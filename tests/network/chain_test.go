@@ -39,9 +39,9 @@ import (
 // votes in seconds, so that a test can turn vote extensions on the way a
 // live chain does: a proposal to x/consensus.
 type chain struct {
-	net   *network.Network
-	cfg   network.Config
-	conn  *grpc.ClientConn // validator 0's gRPC, the only one served
+	net  *network.Network
+	cfg  network.Config
+	conn *grpc.ClientConn // validator 0's gRPC, the only one served
 }
 
 // govVotingPeriod is how long a proposal of the test chains is voted on.
