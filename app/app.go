@@ -311,6 +311,7 @@ func New(
 	app.VerifyKeeper = verifykeeper.NewKeeper(appCodec, runtime.NewKVStoreService(keys[verifytypes.StoreKey]), app.AccountKeeper, app.BankKeeper,
 		app.StakingKeeper, app.SlashingKeeper, app.ProviderKeeper, app.ReputationKeeper, app.MarketKeeper, authority)
 	app.MarketKeeper.SetVerifier(app.VerifyKeeper)
+	app.MarketKeeper.SetRegistry(app.RegistryKeeper)
 	verifyModule := verify.NewAppModule(appCodec, app.VerifyKeeper)
 	app.VoteExtensions.Register(verifytypes.AttestationKind, verifyModule.AttestationHandler())
 

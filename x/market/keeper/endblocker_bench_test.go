@@ -16,9 +16,10 @@ import (
 func leases(b *testing.B, n int) *fixture {
 	f := setup(b)
 	f.c.Fund(b, f.ctx, int64(n)*2_000_000, f.provider)
+	spec := registerModel(b, f.c, f.ctx, f.other, "m", 0, true)
 	for i := 0; i < n; i++ {
 		res, err := f.msg.CreateJob(f.ctx, &types.MsgCreateJob{Client: f.client.String(), Kind: types.JOB_KIND_INFERENCE,
-			Spec: types.JobSpec{ModelId: "m"}, Units: 1_000_000, MaxPrice: coin(1), Budget: coin(1_000), DeadlineBlocks: 900_000})
+			Spec: spec, Units: 1_000_000, MaxPrice: coin(1), Budget: coin(1_000), DeadlineBlocks: 900_000})
 		require.NoError(b, err)
 		_, err = f.msg.PlaceBid(f.ctx, &types.MsgPlaceBid{Provider: f.provider.String(), JobId: res.JobId, Price: coin(1), Deposit: coin(1_000_000)})
 		require.NoError(b, err)
@@ -56,7 +57,7 @@ func BenchmarkEndBlocker(b *testing.B) {
 				h++
 				ctx := f.ctx.WithBlockHeight(h).WithEventManager(sdk.NewEventManager())
 				for _, id := range ids {
-					require.NoError(b, f.k.ClaimUsage(ctx, f.provider.String(), id, 1))
+					require.NoError(b, f.k.ClaimUnitsForTest(ctx, f.provider.String(), id, 1))
 				}
 				f.c.App.CommitMultiStore().Commit()
 				b.StartTimer()

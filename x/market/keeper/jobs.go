@@ -3,6 +3,7 @@ package keeper
 import (
 	"context"
 	"fmt"
+	"strconv"
 
 	"cosmossdk.io/collections"
 
@@ -45,21 +46,27 @@ func (k Keeper) CreateJob(ctx context.Context, msg *types.MsgCreateJob) (uint64,
 	if msg.Budget.Denom != msg.MaxPrice.Denom || msg.Budget.Denom != params.MinBidDeposit.Denom {
 		return 0, fmt.Errorf("%w: budget and max_price must be in %s", types.ErrInvalidAmount, params.MinBidDeposit.Denom)
 	}
+	licence, owner, err := k.inferenceTerms(ctx, msg, client)
+	if err != nil {
+		return 0, err
+	}
 	// A result-based job escrows all it may cost up front; a metered job
-	// needs at least one unit's worth and is topped up as it is used.
+	// needs at least one unit's worth (with its licence fee) and is topped
+	// up as it is used.
 	covered := msg.Units
 	if msg.Kind.Metered() {
 		covered = 1
 	}
-	cost, err := types.Cost(msg.MaxPrice.Amount, covered)
+	unit := msg.MaxPrice.Amount.Add(licence.Amount)
+	cost, err := types.Cost(unit, covered)
 	if err != nil {
 		return 0, err
 	}
-	if _, err := types.Cost(msg.MaxPrice.Amount, msg.Units); err != nil {
+	if _, err := types.Cost(unit, msg.Units); err != nil {
 		return 0, err
 	}
 	if msg.Budget.Amount.LT(cost) {
-		return 0, fmt.Errorf("%w: %s < %s * %d", types.ErrInsufficientFee, msg.Budget, msg.MaxPrice, covered)
+		return 0, fmt.Errorf("%w: %s < (%s + licence %s) * %d", types.ErrInsufficientFee, msg.Budget, msg.MaxPrice, licence, covered)
 	}
 	if err := k.bank.SendCoinsFromAccountToModule(ctx, client, types.ModuleName, sdk.NewCoins(msg.Budget)); err != nil {
 		return 0, err
@@ -75,6 +82,7 @@ func (k Keeper) CreateJob(ctx context.Context, msg *types.MsgCreateJob) (uint64,
 		Id: id, Client: msg.Client, Kind: msg.Kind, Spec: msg.Spec, Units: msg.Units, MaxPrice: msg.MaxPrice,
 		Escrow: msg.Budget, DeadlineHeight: h + msg.DeadlineBlocks, VerificationLevel: msg.VerificationLevel,
 		CreatedHeight: h, BiddingEndsHeight: h + params.BiddingWindowBlocks, Paid: zero, Refunded: zero,
+		LicencePrice: licence, LicenceOwner: owner, LicencePaid: zero,
 	}
 	if err := k.JobsByClient.Set(ctx, collections.Join(client, id)); err != nil {
 		return 0, err
@@ -86,6 +94,38 @@ func (k Keeper) CreateJob(ctx context.Context, msg *types.MsgCreateJob) (uint64,
 		return 0, err
 	}
 	return id, sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventJobCreated{JobId: id, Client: msg.Client, Kind: msg.Kind, Escrow: msg.Budget})
+}
+
+// inferenceTerms checks, for an inference job when x/registry is wired,
+// that the spec names a registry model version (model_id and
+// model_version are its numbers) the client may use, and returns the
+// licence price per inference (zero of the budget's denom when free) and
+// the owner it is paid to.
+func (k Keeper) inferenceTerms(ctx context.Context, msg *types.MsgCreateJob, client sdk.AccAddress) (sdk.Coin, string, error) {
+	zero := sdk.NewInt64Coin(msg.Budget.Denom, 0)
+	if msg.Kind != types.JOB_KIND_INFERENCE || k.registry.k == nil {
+		return zero, "", nil
+	}
+	id, err1 := strconv.ParseUint(msg.Spec.ModelId, 10, 64)
+	number, err2 := strconv.ParseUint(msg.Spec.ModelVersion, 10, 64)
+	if err1 != nil || err2 != nil {
+		return zero, "", fmt.Errorf("%w: an inference job names a registry model by its id and version number (model_id %q, model_version %q)",
+			types.ErrInvalidJob, msg.Spec.ModelId, msg.Spec.ModelVersion)
+	}
+	ok, reason, price, owner, err := k.registry.k.InferenceTerms(ctx, id, number, client)
+	if err != nil {
+		return zero, "", err
+	}
+	if !ok {
+		return zero, "", fmt.Errorf("%w: model %d version %d: %s", types.ErrLicence, id, number, reason)
+	}
+	if price.IsNil() || price.IsZero() {
+		return zero, owner, nil
+	}
+	if price.Denom != msg.Budget.Denom {
+		return zero, "", fmt.Errorf("%w: the licence is priced in %s, the budget in %s", types.ErrInvalidAmount, price.Denom, msg.Budget.Denom)
+	}
+	return price, owner, nil
 }
 
 // CancelJob ends a job that has no result yet: an open job closes its bids,

@@ -32,7 +32,10 @@ type Keeper struct {
 	reputation   types.ReputationKeeper
 	// verifier is shared by every copy of the keeper, so that x/verify,
 	// built after the market, can be set once (SetVerifier).
-	verifier   *verifierRef
+	verifier *verifierRef
+	accounts types.AccountKeeper
+	// registry is shared by every copy like verifier (SetRegistry): x/registry is built after the market.
+	registry   *registryRef
 	authority  string
 	moduleAddr sdk.AccAddress
 
@@ -52,6 +55,9 @@ type Keeper struct {
 	DeadlineQueue   collections.KeySet[collections.Pair[int64, uint64]]
 	// UsageQueue holds metered leases with claims to pay.
 	UsageQueue collections.KeySet[collections.Pair[int64, uint64]]
+	// ReportedReceipts holds the sha256 of the sign bytes of every
+	// inference receipt reported wrong, so none is reported twice.
+	ReportedReceipts collections.KeySet[[]byte]
 }
 
 // NewKeeper returns the market keeper; authority may change the params and
@@ -67,18 +73,19 @@ func NewKeeper(cdc codec.BinaryCodec, storeService store.KVStoreService, ak type
 	pairHeightID := collections.PairKeyCodec(collections.Int64Key, collections.Uint64Key)
 	k := Keeper{
 		cdc: cdc, addressCodec: ak.AddressCodec(), bank: bank, providers: providers, reputation: reputation,
-		verifier: &verifierRef{}, authority: authority, moduleAddr: moduleAddr,
-		Params:          collections.NewItem(sb, types.ParamsKey, "params", codec.CollValue[types.Params](cdc)),
-		Jobs:            collections.NewMap(sb, types.JobsKey, "jobs", collections.Uint64Key, codec.CollValue[types.Job](cdc)),
-		NextJobID:       collections.NewSequence(sb, types.NextJobIDKey, "next_job_id"),
-		Bids:            collections.NewMap(sb, types.BidsKey, "bids", collections.PairKeyCodec(collections.Uint64Key, sdk.AccAddressKey), codec.CollValue[types.Bid](cdc)),
-		JobsByClient:    collections.NewKeySet(sb, types.JobsByClientKey, "jobs_by_client", collections.PairKeyCodec(sdk.AccAddressKey, collections.Uint64Key)),
-		JobsByProvider:  collections.NewKeySet(sb, types.JobsByProviderKey, "jobs_by_provider", collections.PairKeyCodec(sdk.AccAddressKey, collections.Uint64Key)),
-		JobsByState:     collections.NewKeySet(sb, types.JobsByStateKey, "jobs_by_state", collections.PairKeyCodec(collections.Int32Key, collections.Uint64Key)),
-		BiddingQueue:    collections.NewKeySet(sb, types.BiddingQueueKey, "bidding_queue", pairHeightID),
-		SettlementQueue: collections.NewKeySet(sb, types.SettlementQueueKey, "settlement_queue", pairHeightID),
-		DeadlineQueue:   collections.NewKeySet(sb, types.DeadlineQueueKey, "deadline_queue", pairHeightID),
-		UsageQueue:      collections.NewKeySet(sb, types.UsageQueueKey, "usage_queue", pairHeightID),
+		verifier: &verifierRef{}, accounts: ak, registry: &registryRef{}, authority: authority, moduleAddr: moduleAddr,
+		Params:           collections.NewItem(sb, types.ParamsKey, "params", codec.CollValue[types.Params](cdc)),
+		Jobs:             collections.NewMap(sb, types.JobsKey, "jobs", collections.Uint64Key, codec.CollValue[types.Job](cdc)),
+		NextJobID:        collections.NewSequence(sb, types.NextJobIDKey, "next_job_id"),
+		Bids:             collections.NewMap(sb, types.BidsKey, "bids", collections.PairKeyCodec(collections.Uint64Key, sdk.AccAddressKey), codec.CollValue[types.Bid](cdc)),
+		JobsByClient:     collections.NewKeySet(sb, types.JobsByClientKey, "jobs_by_client", collections.PairKeyCodec(sdk.AccAddressKey, collections.Uint64Key)),
+		JobsByProvider:   collections.NewKeySet(sb, types.JobsByProviderKey, "jobs_by_provider", collections.PairKeyCodec(sdk.AccAddressKey, collections.Uint64Key)),
+		JobsByState:      collections.NewKeySet(sb, types.JobsByStateKey, "jobs_by_state", collections.PairKeyCodec(collections.Int32Key, collections.Uint64Key)),
+		BiddingQueue:     collections.NewKeySet(sb, types.BiddingQueueKey, "bidding_queue", pairHeightID),
+		SettlementQueue:  collections.NewKeySet(sb, types.SettlementQueueKey, "settlement_queue", pairHeightID),
+		DeadlineQueue:    collections.NewKeySet(sb, types.DeadlineQueueKey, "deadline_queue", pairHeightID),
+		UsageQueue:       collections.NewKeySet(sb, types.UsageQueueKey, "usage_queue", pairHeightID),
+		ReportedReceipts: collections.NewKeySet(sb, types.ReportedReceiptsKey, "reported_receipts", collections.BytesKey),
 	}
 	schema, err := sb.Build()
 	if err != nil {
@@ -95,6 +102,15 @@ type verifierRef struct{ k types.VerifyKeeper }
 // keeper already handed out): training results and disputes are reported
 // to it. Without one, nothing is verified and disputes stay open.
 func (k Keeper) SetVerifier(v types.VerifyKeeper) { k.verifier.k = v }
+
+// registryRef holds x/registry for every copy of the keeper.
+type registryRef struct{ k types.RegistryKeeper }
+
+// SetRegistry wires x/registry into the market (and every copy of the
+// keeper already handed out): inference jobs must name a registry model
+// version the client may use, and pay its licence fee to the owner.
+// Without one, inference jobs take any model spec and pay no licence.
+func (k Keeper) SetRegistry(r types.RegistryKeeper) { k.registry.k = r }
 
 // Authority is the governance address.
 func (k Keeper) Authority() string { return k.authority }

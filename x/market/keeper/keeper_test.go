@@ -33,6 +33,8 @@ type fixture struct {
 	client   sdk.AccAddress
 	provider sdk.AccAddress
 	other    sdk.AccAddress
+	// cum is the cumulative units the client's vouchers cover, per job.
+	cum map[uint64]uint64
 }
 
 // registerProvider funds addr and registers it with twice the minimum collateral.
@@ -184,7 +186,7 @@ func TestAutomaticMatchingPrefersCheapAndReputable(t *testing.T) {
 	f := setup(t)
 	// Both providers qualify for a job with no hardware requirement.
 	res, err := f.msg.CreateJob(f.ctx, &types.MsgCreateJob{Client: f.client.String(), Kind: types.JOB_KIND_INFERENCE,
-		Spec: types.JobSpec{ModelId: "m"}, Units: 10, MaxPrice: coin(100), Budget: coin(1_000), DeadlineBlocks: 50})
+		Spec: registerModel(t, f.c, f.ctx, testutil.Addr("owner"), "m", 0, true), Units: 10, MaxPrice: coin(100), Budget: coin(1_000), DeadlineBlocks: 50})
 	require.NoError(t, err)
 	f.bid(t, res.JobId, f.provider, 90)
 	f.bid(t, res.JobId, f.other, 50)
@@ -199,7 +201,7 @@ func TestAutomaticMatchingPrefersCheapAndReputable(t *testing.T) {
 	// A job nobody bid on expires and refunds.
 	client0 := f.bal(f.client)
 	res, err = f.msg.CreateJob(f.ctx, &types.MsgCreateJob{Client: f.client.String(), Kind: types.JOB_KIND_INFERENCE,
-		Spec: types.JobSpec{ModelId: "m"}, Units: 10, MaxPrice: coin(100), Budget: coin(1_000), DeadlineBlocks: 50})
+		Spec: j.Spec, Units: 10, MaxPrice: coin(100), Budget: coin(1_000), DeadlineBlocks: 50})
 	require.NoError(t, err)
 	f.endBlock(t, f.job(t, res.JobId).BiddingEndsHeight)
 	require.Equal(t, types.JOB_STATE_EXPIRED, f.job(t, res.JobId).State)

@@ -83,7 +83,22 @@ func (s msgServer) ClaimUsage(ctx context.Context, msg *types.MsgClaimUsage) (*t
 	if err := s.signer(msg.Provider); err != nil {
 		return nil, err
 	}
-	return &types.MsgClaimUsageResponse{}, s.k.ClaimUsage(ctx, msg.Provider, msg.JobId, msg.Units)
+	units, err := s.k.ClaimUsage(ctx, msg.Provider, msg.JobId, msg.Voucher, msg.ClientSignature)
+	if err != nil {
+		return nil, err
+	}
+	return &types.MsgClaimUsageResponse{Units: units}, nil
+}
+
+func (s msgServer) ReportMismatch(ctx context.Context, msg *types.MsgReportMismatch) (*types.MsgReportMismatchResponse, error) {
+	if err := s.signer(msg.Reporter); err != nil {
+		return nil, err
+	}
+	id, err := s.k.ReportMismatch(ctx, msg)
+	if err != nil {
+		return nil, err
+	}
+	return &types.MsgReportMismatchResponse{VerifyTaskId: id}, nil
 }
 
 func (s msgServer) TopUp(ctx context.Context, msg *types.MsgTopUp) (*types.MsgTopUpResponse, error) {

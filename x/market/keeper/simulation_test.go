@@ -54,6 +54,7 @@ func simulate(t *testing.T, seed int64, blocks int) {
 		registerProvider(t, c, ctx, p, h100)
 		providers = append(providers, p)
 	}
+	inference := registerModel(t, c, ctx, providers[0], "sim-model", 3, true)
 	vk := c.App.VerifyKeeper
 	supply0 := c.App.BankKeeper.GetSupply(ctx, app.BaseDenom).Amount
 	burned := sdkmath.ZeroInt()
@@ -93,12 +94,12 @@ func simulate(t *testing.T, seed int64, blocks int) {
 			case 0, 1:
 				units := uint64(1 + r.Intn(50))
 				price := int64(1 + r.Intn(1000))
-				kind, budget := types.JOB_KIND_TRAINING, price*int64(units)+int64(r.Intn(1000))
-				if r.Intn(3) == 0 { // metered, with only part of its cost escrowed
-					kind, budget = types.JOB_KIND_INFERENCE, price*int64(1+r.Intn(int(units)))
+				kind, budget, sp := types.JOB_KIND_TRAINING, price*int64(units)+int64(r.Intn(1000)), spec()
+				if r.Intn(3) == 0 { // metered, with only part of its cost (and licence) escrowed
+					kind, budget, sp = types.JOB_KIND_INFERENCE, (price+3)*int64(1+r.Intn(int(units))), inference
 				}
 				var res *types.MsgCreateJobResponse
-				res, err = msg.CreateJob(tx, &types.MsgCreateJob{Client: pick(clients).String(), Kind: kind, Spec: spec(),
+				res, err = msg.CreateJob(tx, &types.MsgCreateJob{Client: pick(clients).String(), Kind: kind, Spec: sp,
 					Units: units, MaxPrice: coin(price), Budget: coin(budget), DeadlineBlocks: int64(25 + r.Intn(40))})
 				if err == nil {
 					jobIDs = append(jobIDs, res.JobId)
@@ -145,7 +146,7 @@ func simulate(t *testing.T, seed int64, blocks int) {
 			case 11:
 				j, e := mk.GetJob(tx, pickIn(tx, types.JOB_STATE_LEASED))
 				if e == nil && j.Lease != nil {
-					_, err = msg.ClaimUsage(tx, &types.MsgClaimUsage{Provider: j.Lease.Provider, JobId: j.Id, Units: uint64(1 + r.Intn(20))})
+					err = mk.ClaimUnitsForTest(tx, j.Lease.Provider, j.Id, uint64(1+r.Intn(20)))
 				}
 			case 12:
 				j, e := mk.GetJob(tx, pickIn(tx, types.JOB_STATE_PAUSED))

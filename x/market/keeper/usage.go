@@ -5,38 +5,87 @@ import (
 	"fmt"
 
 	"cosmossdk.io/collections"
+	sdkmath "cosmossdk.io/math"
 
+	cryptotypes "github.com/cosmos/cosmos-sdk/crypto/types"
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	"github.com/cohortchain/cohort/x/market/types"
 )
 
-// ClaimUsage records units a metered lease has served. The claim is paid
-// by the EndBlocker (settleUsage); a paused lease takes no claims, since
-// its provider must not serve until the client tops up.
-//
-// Claims are the provider's word for now; client-signed usage receipts
-// (the inference network) will back them.
-func (k Keeper) ClaimUsage(ctx context.Context, providerStr string, jobID, units uint64) error {
+// VoucherVerifyGas is the gas a claim's voucher signature check costs
+// (what x/auth charges for a secp256k1 signature).
+const VoucherVerifyGas = 1000
+
+// ClaimUsage claims a metered lease's usage with a voucher the client
+// signed: v must be for this chain, this job and this provider, and sig
+// must verify against the client's account key. It records
+// v.CumulativeUnits less what was claimed before as pending; the
+// EndBlocker (settleUsage) pays it. A voucher covering nothing new is a
+// replay, one beyond the units bought an over-claim; a paused lease takes
+// no claims, since its provider must not serve until the client tops up
+// (its vouchers keep: the next claim after the top-up covers them).
+// It returns the units newly claimed.
+func (k Keeper) ClaimUsage(ctx context.Context, providerStr string, jobID uint64, v types.Voucher, sig []byte) (uint64, error) {
 	job, err := k.GetJob(ctx, jobID)
 	if err != nil {
-		return err
+		return 0, err
 	}
+	if err := k.checkClaim(ctx, providerStr, &job); err != nil {
+		return 0, err
+	}
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
+	if v.ChainId != sdkCtx.ChainID() || v.JobId != jobID || v.Provider != providerStr {
+		return 0, fmt.Errorf("%w: voucher is for chain %q job %d provider %s, not chain %q job %d provider %s", types.ErrInvalidVoucher,
+			v.ChainId, v.JobId, v.Provider, sdkCtx.ChainID(), jobID, providerStr)
+	}
+	client, err := k.addr(job.Client)
+	if err != nil {
+		return 0, err
+	}
+	sdkCtx.GasMeter().ConsumeGas(VoucherVerifyGas, "voucher signature")
+	var pub cryptotypes.PubKey
+	if acc := k.accounts.GetAccount(ctx, client); acc != nil {
+		pub = acc.GetPubKey()
+	}
+	if err := types.VerifyVoucher(v, sig, pub); err != nil {
+		return 0, err
+	}
+	l := job.Lease
+	claimed := l.SettledUnits + l.PendingUnits
+	if v.CumulativeUnits <= claimed {
+		return 0, fmt.Errorf("%w: voucher for %d units, %d claimed already", types.ErrReplayedVoucher, v.CumulativeUnits, claimed)
+	}
+	if v.CumulativeUnits > job.Units {
+		return 0, fmt.Errorf("%w: voucher for %d units, job %d bought %d", types.ErrInvalidAmount, v.CumulativeUnits, jobID, job.Units)
+	}
+	units := v.CumulativeUnits - claimed
+	return units, k.claimUnits(ctx, providerStr, &job, units)
+}
+
+// checkClaim checks that job is a leased metered job of provider.
+func (k Keeper) checkClaim(_ context.Context, providerStr string, job *types.Job) error {
 	if job.Lease == nil || job.Lease.Provider != providerStr {
-		return fmt.Errorf("%w: only the lease holder may claim usage of job %d", types.ErrUnauthorized, jobID)
+		return fmt.Errorf("%w: only the lease holder may claim usage of job %d", types.ErrUnauthorized, job.Id)
 	}
 	if !job.Kind.Metered() {
-		return fmt.Errorf("%w: job %d is paid on its result, not by usage", types.ErrInvalidState, jobID)
+		return fmt.Errorf("%w: job %d is paid on its result, not by usage", types.ErrInvalidState, job.Id)
 	}
 	if job.State != types.JOB_STATE_LEASED {
-		return fmt.Errorf("%w: job %d is %s", types.ErrInvalidState, jobID, job.State)
+		return fmt.Errorf("%w: job %d is %s", types.ErrInvalidState, job.Id, job.State)
 	}
+	return nil
+}
+
+// claimUnits records units of a leased metered job as pending payment and
+// queues the job for the EndBlocker.
+func (k Keeper) claimUnits(ctx context.Context, providerStr string, job *types.Job, units uint64) error {
 	l := job.Lease
 	if units == 0 || units > job.Units-l.SettledUnits-l.PendingUnits {
 		return fmt.Errorf("%w: %d units claimed, %d of %d left", types.ErrInvalidAmount, units, job.Units-l.SettledUnits-l.PendingUnits, job.Units)
 	}
 	l.PendingUnits += units
-	if err := k.Jobs.Set(ctx, job.Id, job); err != nil {
+	if err := k.Jobs.Set(ctx, job.Id, *job); err != nil {
 		return err
 	}
 	if err := k.UsageQueue.Set(ctx, collections.Join(height(ctx), job.Id)); err != nil {
@@ -45,7 +94,7 @@ func (k Keeper) ClaimUsage(ctx context.Context, providerStr string, jobID, units
 	if err := k.heartbeat(ctx, providerStr); err != nil {
 		return err
 	}
-	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventUsageClaimed{JobId: jobID, Provider: providerStr, Units: units, PendingUnits: l.PendingUnits})
+	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventUsageClaimed{JobId: job.Id, Provider: providerStr, Units: units, PendingUnits: l.PendingUnits})
 }
 
 // TopUp adds amount to a job's escrow. A paused lease with claims waiting
@@ -83,16 +132,65 @@ func (k Keeper) TopUp(ctx context.Context, clientStr string, jobID uint64, amoun
 	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventToppedUp{JobId: jobID, Amount: amount, Escrow: job.Escrow})
 }
 
+// UnitCost is what one unit of a metered lease takes from escrow: the
+// lease price plus the licence price (when the job pays one).
+func UnitCost(job *types.Job) sdkmath.Int {
+	c := job.Lease.Price.Amount
+	if !job.LicencePrice.IsNil() && job.LicencePrice.IsPositive() {
+		c = c.Add(job.LicencePrice.Amount)
+	}
+	return c
+}
+
+// payMetered pays units of a metered lease from escrow: the lease price
+// to the provider less the protocol fee (to the fee collector), and the
+// licence price to the model owner. It returns the provider's share, the
+// fee and the licence.
+func (k Keeper) payMetered(ctx context.Context, job *types.Job, units uint64) (earned, fee, licence sdk.Coin, err error) {
+	zero := sdk.NewInt64Coin(job.Escrow.Denom, 0)
+	earned, fee, licence = zero, zero, zero
+	if units == 0 {
+		return
+	}
+	if !job.LicencePrice.IsNil() && job.LicencePrice.IsPositive() {
+		amt, err := types.Cost(job.LicencePrice.Amount, units)
+		if err != nil {
+			return zero, zero, zero, err
+		}
+		licence = sdk.NewCoin(job.Escrow.Denom, amt)
+		if job.Escrow.IsLT(licence) {
+			return zero, zero, zero, fmt.Errorf("%w: job %d escrow %s below the licence %s", types.ErrInvalidState, job.Id, job.Escrow, licence)
+		}
+		owner, err := k.addr(job.LicenceOwner)
+		if err != nil {
+			return zero, zero, zero, err
+		}
+		if err := k.pay(ctx, owner, licence); err != nil {
+			return zero, zero, zero, err
+		}
+		job.Escrow = job.Escrow.Sub(licence)
+		if job.LicencePaid.IsNil() || job.LicencePaid.Denom == "" {
+			job.LicencePaid = zero
+		}
+		job.LicencePaid = job.LicencePaid.Add(licence)
+	}
+	earned, fee, err = k.payUnits(ctx, job, units)
+	return earned, fee, licence, err
+}
+
 // settleUsage pays a metered lease's pending claims, as far as its escrow
-// covers whole units. Claims left unpaid pause the lease; paying them all
-// resumes it; paying the last unit of the job completes it.
+// covers whole units (lease price plus licence price each). Claims left
+// unpaid pause the lease; paying them all resumes it; paying the last unit
+// of the job completes it.
 func (k Keeper) settleUsage(ctx context.Context, job *types.Job) error {
 	l := job.Lease
 	payable := l.PendingUnits
-	if affordable := job.Escrow.Amount.Quo(l.Price.Amount); affordable.IsUint64() && affordable.Uint64() < payable {
-		payable = affordable.Uint64()
+	if unit := UnitCost(job); unit.IsPositive() {
+		if affordable := job.Escrow.Amount.Quo(unit); affordable.IsUint64() && affordable.Uint64() < payable {
+			payable = affordable.Uint64()
+		}
 	}
-	earned, fee, err := k.payUnits(ctx, job, payable)
+	earned, fee, licence, err := k.payMetered(ctx, job, payable)
 	if err != nil {
 		return err
 	}
@@ -101,6 +199,7 @@ func (k Keeper) settleUsage(ctx context.Context, job *types.Job) error {
 	if payable > 0 {
 		if err := sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventSettled{
 			JobId: job.Id, Provider: l.Provider, Paid: earned, Fee: fee, Refunded: sdk.NewInt64Coin(job.Escrow.Denom, 0),
+			Licence: licence, LicenceOwner: job.LicenceOwner,
 		}); err != nil {
 			return err
 		}
@@ -110,7 +209,7 @@ func (k Keeper) settleUsage(ctx context.Context, job *types.Job) error {
 		zero := sdk.NewInt64Coin(job.Escrow.Denom, 0)
 		return k.complete(ctx, job, zero, zero, "all units served and paid")
 	case l.PendingUnits > 0 && job.State != types.JOB_STATE_PAUSED:
-		return k.setState(ctx, job, types.JOB_STATE_PAUSED, "escrow does not cover the claimed usage; top up to resume")
+		return k.setState(ctx, job, types.JOB_STATE_PAUSED, fmt.Sprintf("out of funds: escrow does not cover the claimed usage; top up job %d to resume", job.Id))
 	case l.PendingUnits == 0 && job.State == types.JOB_STATE_PAUSED:
 		return k.setState(ctx, job, types.JOB_STATE_LEASED, "resumed")
 	default:

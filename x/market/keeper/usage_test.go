@@ -1,30 +1,96 @@
 package keeper_test
 
 import (
+	"fmt"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cosmos/cosmos-sdk/crypto/keys/secp256k1"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/cohortchain/cohort/testutil"
 	"github.com/cohortchain/cohort/x/market/types"
 	providertypes "github.com/cohortchain/cohort/x/provider/types"
+	registrykeeper "github.com/cohortchain/cohort/x/registry/keeper"
+	registrytypes "github.com/cohortchain/cohort/x/registry/types"
 )
 
+// keyOf is the private key of testutil.Addr(name), whose account is given
+// that public key on chain (as its first transaction would).
+func keyOf(t testing.TB, c *testutil.Chain, ctx sdk.Context, name string) *secp256k1.PrivKey {
+	t.Helper()
+	priv := secp256k1.GenPrivKeyFromSecret([]byte(name))
+	addr := testutil.Addr(name)
+	ak := c.App.AccountKeeper
+	acc := ak.GetAccount(ctx, addr)
+	if acc == nil {
+		acc = ak.NewAccountWithAddress(ctx, addr)
+	}
+	require.NoError(t, acc.SetPubKey(priv.PubKey()))
+	ak.SetAccount(ctx, acc)
+	return priv
+}
+
+// registerModel registers a public model with one published version whose
+// licence costs licence per inference, owned by owner, and returns the
+// inference job spec naming it.
+func registerModel(t testing.TB, c *testutil.Chain, ctx sdk.Context, owner sdk.AccAddress, name string, licence int64, public bool) types.JobSpec {
+	t.Helper()
+	rmsg := registrykeeper.NewMsgServer(c.App.RegistryKeeper)
+	res, err := rmsg.RegisterModel(ctx, &registrytypes.MsgRegisterModel{Owner: owner.String(), Name: name, Task: "classification",
+		Architecture: registrytypes.Architecture{Layers: []registrytypes.Layer{{Kind: "dense", Inputs: 4, Outputs: 3}}},
+		License:      registrytypes.License{SpdxId: "Apache-2.0", PricePerInference: coin(licence), PricePerDownload: coin(0)}, Public: public})
+	require.NoError(t, err)
+	h := make([]byte, 32)
+	h[0] = byte(res.ModelId)
+	v, err := rmsg.PublishVersion(ctx, &registrytypes.MsgPublishVersion{Owner: owner.String(), ModelId: res.ModelId, WeightsHash: h, Size_: 64,
+		Format: "safetensors", Locations: []string{"https://blobs.example/w"}})
+	require.NoError(t, err)
+	return types.JobSpec{ModelId: strconv.FormatUint(res.ModelId, 10), ModelVersion: strconv.FormatUint(v.Number, 10)}
+}
+
 // meteredLease opens an inference job of 100 requests at up to 10 each with
-// 300 escrowed, and leases it to the provider at 10.
+// 300 escrowed on a free model, and leases it to the provider at 10.
 func (f *fixture) meteredLease(t *testing.T) uint64 {
 	t.Helper()
+	return f.meteredLeaseOn(t, registerModel(t, f.c, f.ctx, f.other, fmt.Sprintf("m%d", f.ctx.BlockHeight()+int64(len(f.cum))), 0, true), 300)
+}
+
+func (f *fixture) meteredLeaseOn(t *testing.T, spec types.JobSpec, budget int64) uint64 {
+	t.Helper()
 	res, err := f.msg.CreateJob(f.ctx, &types.MsgCreateJob{Client: f.client.String(), Kind: types.JOB_KIND_INFERENCE,
-		Spec: types.JobSpec{ModelId: "mnist-mlp"}, Units: 100, MaxPrice: coin(10), Budget: coin(300), DeadlineBlocks: 200})
+		Spec: spec, Units: 100, MaxPrice: coin(10), Budget: coin(budget), DeadlineBlocks: 200})
 	require.NoError(t, err)
 	f.bid(t, res.JobId, f.provider, 10)
 	_, err = f.msg.AcceptBid(f.ctx, &types.MsgAcceptBid{Client: f.client.String(), JobId: res.JobId, Provider: f.provider.String()})
 	require.NoError(t, err)
+	if f.cum == nil {
+		f.cum = map[uint64]uint64{}
+	}
+	f.cum[res.JobId] = 0
 	return res.JobId
 }
 
+// voucher is the client's voucher for cumulative units of job id.
+func (f *fixture) voucher(t *testing.T, id, cumulative uint64) (types.Voucher, []byte) {
+	t.Helper()
+	v := types.Voucher{ChainId: testutil.ChainID, JobId: id, Provider: f.provider.String(), CumulativeUnits: cumulative}
+	sig, err := keyOf(t, f.c, f.ctx, "client").Sign(v.SignBytes())
+	require.NoError(t, err)
+	return v, sig
+}
+
+// claim claims units more of job id with the client's next voucher.
 func (f *fixture) claim(t *testing.T, id, units uint64) error {
 	t.Helper()
-	_, err := f.msg.ClaimUsage(f.ctx, &types.MsgClaimUsage{Provider: f.provider.String(), JobId: id, Units: units})
+	v, sig := f.voucher(t, id, f.cum[id]+units)
+	res, err := f.msg.ClaimUsage(f.ctx, &types.MsgClaimUsage{Provider: f.provider.String(), JobId: id, Voucher: v, ClientSignature: sig})
+	if err == nil {
+		require.Equal(t, units, res.Units)
+		f.cum[id] += units
+	}
 	return err
 }
 
@@ -98,9 +164,10 @@ func TestMeteringOnlyForMeteredJobs(t *testing.T) {
 	id := f.meteredLease(t)
 	_, err := f.msg.SubmitResult(f.ctx, &types.MsgSubmitResult{Provider: f.provider.String(), JobId: id, Result: result()})
 	require.ErrorIs(t, err, types.ErrInvalidState)
-	_, err = f.msg.ClaimUsage(f.ctx, &types.MsgClaimUsage{Provider: f.other.String(), JobId: id, Units: 1})
+	v, sig := f.voucher(t, id, 1)
+	_, err = f.msg.ClaimUsage(f.ctx, &types.MsgClaimUsage{Provider: f.other.String(), JobId: id, Voucher: v, ClientSignature: sig})
 	require.ErrorIs(t, err, types.ErrUnauthorized)
-	require.ErrorIs(t, f.claim(t, id, 0), types.ErrInvalidAmount)
+	require.ErrorIs(t, f.claim(t, id, 0), types.ErrInvalidVoucher, "a voucher for nothing")
 
 	training := f.createJob(t)
 	f.bid(t, training, f.provider, 1_000)

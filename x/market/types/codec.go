@@ -12,7 +12,7 @@ func RegisterInterfaces(registry codectypes.InterfaceRegistry) {
 	registry.RegisterImplementations((*sdk.Msg)(nil),
 		&MsgCreateJob{}, &MsgPlaceBid{}, &MsgCloseBid{}, &MsgAcceptBid{}, &MsgSubmitResult{},
 		&MsgAcceptResult{}, &MsgDispute{}, &MsgCancelJob{}, &MsgClaimUsage{}, &MsgTopUp{},
-		&MsgUpdateParams{},
+		&MsgUpdateParams{}, &MsgReportMismatch{},
 	)
 	msgservice.RegisterMsgServiceDesc(registry, &_Msg_serviceDesc)
 }
@@ -24,6 +24,7 @@ func RegisterLegacyAminoCodec(cdc *codec.LegacyAmino) {
 		"MsgAcceptBid": &MsgAcceptBid{}, "MsgSubmitResult": &MsgSubmitResult{}, "MsgAcceptResult": &MsgAcceptResult{},
 		"MsgDispute": &MsgDispute{}, "MsgCancelJob": &MsgCancelJob{},
 		"MsgClaimUsage": &MsgClaimUsage{}, "MsgTopUp": &MsgTopUp{}, "MsgUpdateParams": &MsgUpdateParams{},
+		"MsgReportMismatch": &MsgReportMismatch{},
 	} {
 		cdc.RegisterConcrete(msg, "cohort/market/"+name, nil)
 	}

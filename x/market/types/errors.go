@@ -19,4 +19,8 @@ var (
 	ErrInvalidGenesis  = errorsmod.Register(ModuleName, 14, "invalid genesis")
 	ErrInsufficientFee = errorsmod.Register(ModuleName, 15, "budget does not cover max price times units")
 	ErrOverflow        = errorsmod.Register(ModuleName, 16, "amount overflows")
+	ErrInvalidVoucher  = errorsmod.Register(ModuleName, 17, "invalid voucher")
+	ErrReplayedVoucher = errorsmod.Register(ModuleName, 18, "voucher covers nothing not claimed already")
+	ErrLicence         = errorsmod.Register(ModuleName, 19, "the model's licence does not allow this")
+	ErrInvalidReceipt  = errorsmod.Register(ModuleName, 20, "invalid inference receipt")
 )

@@ -17,6 +17,17 @@ import (
 type AccountKeeper interface {
 	AddressCodec() address.Codec
 	GetModuleAddress(name string) sdk.AccAddress
+	// GetAccount finds a client's public key, which its vouchers are checked against.
+	GetAccount(ctx context.Context, addr sdk.AccAddress) sdk.AccountI
+}
+
+// RegistryKeeper is what the market needs of x/registry: the terms on
+// which an account may run inference on a model version.
+type RegistryKeeper interface {
+	// InferenceTerms says whether account may use version number of model
+	// id (why not, when it may not), the licence price per inference and
+	// the model owner it is paid to.
+	InferenceTerms(ctx context.Context, id, number uint64, account sdk.AccAddress) (ok bool, reason string, price sdk.Coin, owner string, err error)
 }
 
 // BankKeeper is what the market needs of x/bank: escrow in and out of its

@@ -23,4 +23,6 @@ var (
 	SettlementQueueKey = collections.NewPrefix(8)
 	DeadlineQueueKey   = collections.NewPrefix(9)
 	UsageQueueKey      = collections.NewPrefix(10)
+	// ReportedReceiptsKey: sha256 of the sign bytes of receipts reported wrong.
+	ReportedReceiptsKey = collections.NewPrefix(11)
 )

@@ -89,3 +89,22 @@ func (k Keeper) CanUse(ctx context.Context, id, number uint64, account sdk.AccAd
 		return false, "the model is restricted and the account is not on its allow list", nil
 	}
 }
+
+// InferenceTerms is what the market asks before an inference job on
+// version number of model id: whether account may use it (CanUse: an
+// unknown model or version may not be used either), and the licence price
+// per inference with the owner it is paid to.
+func (k Keeper) InferenceTerms(ctx context.Context, id, number uint64, account sdk.AccAddress) (bool, string, sdk.Coin, string, error) {
+	ok, reason, err := k.CanUse(ctx, id, number, account)
+	if err != nil {
+		return false, err.Error(), sdk.Coin{}, "", nil
+	}
+	if !ok {
+		return false, reason, sdk.Coin{}, "", nil
+	}
+	m, err := k.GetModel(ctx, id)
+	if err != nil {
+		return false, "", sdk.Coin{}, "", err
+	}
+	return true, "", m.License.PricePerInference, m.Owner, nil
+}
