@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -70,6 +71,15 @@ signatures checked against their on-chain keys.`,
 				cfg.Data = d
 				logger.Info("local data", "examples", len(d.Labels), "width", d.Width)
 			}
+			if cfg.Role == daemon.RoleValidator && cfg.ConsAddress == "" && ccfg.Home != "" {
+				// The node's home names its consensus key: its committee tasks.
+				if addr, err := daemon.ConsAddressFromKeyFile(filepath.Join(ccfg.Home, "config", "priv_validator_key.json")); err == nil {
+					cfg.ConsAddress = addr
+					logger.Info("verifying as", "cons_address", addr)
+				} else {
+					logger.Warn("no consensus key in --home: verification tasks are not re-executed (pass --cons-address)", "err", err)
+				}
+			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			c, err := chain.Dial(ctx, ccfg)
@@ -111,6 +121,10 @@ signatures checked against their on-chain keys.`,
 	f.StringVar(&cfg.Granter, "granter", "", "provider: act for this provider account through authz grants to the --from key (it must grant each of: "+strings.Join(daemon.GrantedMsgs, ", ")+")")
 	f.StringVar(&cfg.Operator, "operator", "", "validator: its operator address, to find its rounds' committees (default: that of the --from account)")
 	f.DurationVar(&cfg.FinalizeDelay, "finalize-delay", 0, "validator: wait this long after agreement before revealing the result (stagger validators)")
+	f.StringVar(&cfg.ConsAddress, "cons-address", "", "validator: its consensus address (cohortvalcons...), whose verification tasks it re-executes (default: from --home's config/priv_validator_key.json)")
+	f.IntVar(&cfg.VerifyConcurrency, "verify-concurrency", 2, "validator: verification tasks re-executed at once")
+	f.IntVar(&cfg.SnapshotEvery, "snapshot-every", 10, "provider: keep a checkpoint of a training lease every this many steps (others are regenerated from them)")
+	f.StringVar(&cfg.TrainingDataDir, "training-data-dir", "", "directory of the Fashion-MNIST files for market training jobs (default "+DefaultDataDir+")")
 	f.StringSliceVar(&cfg.Mirrors, "mirrors", nil, "other blob servers to fetch global weights from (comma-separated base URLs)")
 	f.DurationVar(&cfg.HeartbeatEvery, "heartbeat", 30*time.Second, "provider: how often to send a heartbeat")
 	f.StringArrayVar(&imports, "import", nil, "file to put into the blob store at start (model spec, initial weights); repeatable")

@@ -22,10 +22,25 @@ import (
 //	                its keys, then sends nothing (the drop-out the
 //	                protocol's recovery is for); elsewhere, silent
 //
+// and in a market training lease (lease.go):
+//
+//	skip-steps      replaces a quarter of the steps (drawn from the job's
+//	                seed) by plausible random weights (the previous ones
+//	                plus small noise) instead of computing them; its leaves
+//	                commit to what it returns
+//	wrong-data      trains honestly on other data than the job names (the
+//	                synthetic set of another seed, or flipped labels)
+//	stale-checkpoint
+//	                stops working after three quarters of the steps and
+//	                returns that old checkpoint as every later step's
+//	                result (and as the delivered weights)
+//
 // A validator:
 //
 //	wrong-aggregate attests (and would reveal) weights with one value
 //	                changed, as a faulty or lying aggregator would
+//	wrong-verdict   attests FAIL (at the first sampled step) on every
+//	                verification task, honest providers' included
 const (
 	AttackSignFlip       = "sign-flip"
 	AttackGaussian       = "gaussian"
@@ -34,12 +49,16 @@ const (
 	AttackSilent         = "silent"
 	AttackDropAfterShare = "drop-after-sharing"
 	AttackWrongAggregate = "wrong-aggregate"
+	AttackSkipSteps      = "skip-steps"
+	AttackWrongData      = "wrong-data"
+	AttackStale          = "stale-checkpoint"
+	AttackWrongVerdict   = "wrong-verdict"
 )
 
 // Attacks lists the providers' attacks; ValidatorAttacks the validators'.
 var (
-	Attacks          = []string{AttackSignFlip, AttackGaussian, AttackLabelFlip, AttackCorruptBlob, AttackSilent, AttackDropAfterShare}
-	ValidatorAttacks = []string{AttackWrongAggregate}
+	Attacks          = []string{AttackSignFlip, AttackGaussian, AttackLabelFlip, AttackCorruptBlob, AttackSilent, AttackDropAfterShare, AttackSkipSteps, AttackWrongData, AttackStale}
+	ValidatorAttacks = []string{AttackWrongAggregate, AttackWrongVerdict}
 )
 
 func validAttack(role, a string) bool {

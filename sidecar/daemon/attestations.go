@@ -8,21 +8,32 @@ import (
 
 	"github.com/cohortchain/cohort/app/voteext"
 	vetypes "github.com/cohortchain/cohort/app/voteext/types"
-	fedtypes "github.com/cohortchain/cohort/x/federated/types"
 )
 
 const attestationsPath = voteext.SidecarPath
 
-// attestation is one result the validator offers its node.
+// attestation is one result the validator offers its node, under the
+// attestation kind of the module that decides it.
 type attestation struct {
+	kind                string
 	subject, resultHash []byte
 }
 
-// setAttestations replaces what is offered.
-func (d *Daemon) setAttestations(atts map[string]attestation) {
+// setAttestations replaces what is offered of one kind (federated rounds,
+// verification verdicts), leaving the other kinds' attestations as they
+// are. Keys must be unique across kinds.
+func (d *Daemon) setAttestations(kind string, atts map[string]attestation) {
 	d.mu.Lock()
-	d.attest = atts
-	d.mu.Unlock()
+	defer d.mu.Unlock()
+	for k, a := range d.attest {
+		if a.kind == kind {
+			delete(d.attest, k)
+		}
+	}
+	for k, a := range atts {
+		a.kind = kind
+		d.attest[k] = a
+	}
 }
 
 // serveAttestations answers the node's ExtendVote: the results ready now,
@@ -50,7 +61,7 @@ func (d *Daemon) serveAttestations(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 		a := d.attest[k]
-		ve.Attestations = append(ve.Attestations, vetypes.Attestation{Kind: fedtypes.AttestationKind, Subject: a.subject, ResultHash: a.resultHash})
+		ve.Attestations = append(ve.Attestations, vetypes.Attestation{Kind: a.kind, Subject: a.subject, ResultHash: a.resultHash})
 	}
 	d.mu.Unlock()
 	if len(ve.Attestations) == 0 {

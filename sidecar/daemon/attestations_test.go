@@ -9,6 +9,7 @@ import (
 
 	vetypes "github.com/cohortchain/cohort/app/voteext/types"
 	fedtypes "github.com/cohortchain/cohort/x/federated/types"
+	verifytypes "github.com/cohortchain/cohort/x/verify/types"
 )
 
 func TestServeAttestations(t *testing.T) {
@@ -27,7 +28,14 @@ func TestServeAttestations(t *testing.T) {
 		}
 	}
 	h1, h2 := bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32)
-	d.setAttestations(map[string]attestation{
+	// A verdict and two rounds coexist; replacing one kind leaves the other.
+	d.setAttestations(verifytypes.AttestationKind, map[string]attestation{
+		verifyKey(5): {subject: verifytypes.TaskSubject(5), resultHash: h1},
+	})
+	d.setAttestations(fedtypes.AttestationKind, map[string]attestation{
+		roundKey(7, 7, 0): {subject: fedtypes.Subject(7, 7), resultHash: h1},
+	})
+	d.setAttestations(fedtypes.AttestationKind, map[string]attestation{
 		roundKey(2, 1, 0): {subject: fedtypes.Subject(2, 1), resultHash: h2},
 		roundKey(1, 3, 0): {subject: fedtypes.Subject(1, 3), resultHash: h1},
 	})
@@ -41,8 +49,9 @@ func TestServeAttestations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ve.Attestations) != 2 || ve.Attestations[0].Kind != fedtypes.AttestationKind ||
-		!bytes.Equal(ve.Attestations[0].ResultHash, h1) || !bytes.Equal(ve.Attestations[1].ResultHash, h2) {
+	if len(ve.Attestations) != 3 || ve.Attestations[0].Kind != fedtypes.AttestationKind ||
+		!bytes.Equal(ve.Attestations[0].ResultHash, h1) || !bytes.Equal(ve.Attestations[1].ResultHash, h2) ||
+		ve.Attestations[2].Kind != verifytypes.AttestationKind || !bytes.Equal(ve.Attestations[2].Subject, verifytypes.TaskSubject(5)) {
 		t.Fatalf("unexpected extension %+v", ve)
 	}
 	if _, err := vetypes.Decode(w.Body.Bytes(), 10); err == nil {

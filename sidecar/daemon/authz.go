@@ -7,6 +7,7 @@ import (
 	"github.com/cosmos/cosmos-sdk/x/authz"
 
 	fedtypes "github.com/cohortchain/cohort/x/federated/types"
+	markettypes "github.com/cohortchain/cohort/x/market/types"
 	providertypes "github.com/cohortchain/cohort/x/provider/types"
 )
 
@@ -18,6 +19,7 @@ var GrantedMsgs = []string{
 	sdk.MsgTypeURL(&fedtypes.MsgJoinRun{}),
 	sdk.MsgTypeURL(&fedtypes.MsgSubmitUpdate{}),
 	sdk.MsgTypeURL(&fedtypes.MsgSubmitSecAggMessage{}),
+	sdk.MsgTypeURL(&markettypes.MsgSubmitResult{}),
 }
 
 // account is the provider account this daemon acts for: the granter when

@@ -39,7 +39,9 @@ import (
 	"github.com/cohortchain/cohort/sidecar/federation"
 	"github.com/cohortchain/cohort/sidecar/secagg"
 	fedtypes "github.com/cohortchain/cohort/x/federated/types"
+	markettypes "github.com/cohortchain/cohort/x/market/types"
 	regtypes "github.com/cohortchain/cohort/x/registry/types"
+	verifytypes "github.com/cohortchain/cohort/x/verify/types"
 )
 
 // Roles.
@@ -78,6 +80,18 @@ type Config struct {
 	// rounds whose committee does not include it are left to the
 	// committee. Empty: the operator address of the signing account.
 	Operator string
+	// ConsAddress is the validator's consensus address (cohortvalcons...),
+	// whose x/verify committee tasks it re-executes (verify.go); empty: no
+	// verification. VerifyConcurrency bounds the tasks re-executed at once.
+	ConsAddress       string
+	VerifyConcurrency int
+
+	// TrainingDataDir is where Fashion-MNIST is read for market training
+	// jobs that name it (training.DefaultFashionMNISTDir when empty).
+	// SnapshotEvery is how often (in steps) a provider keeps a checkpoint
+	// of a training lease, to regenerate any other from (lease.go).
+	TrainingDataDir string
+	SnapshotEvery   int
 
 	// Provider only. Runs are the runs to join (empty: every open run
 	// whose model spec this daemon holds). Data is the local shard. Attack,
@@ -123,6 +137,12 @@ type Daemon struct {
 	// (in memory only: they hold private keys).
 	secagg   map[string]*secagg.Client
 	lastBeat time.Time
+	// Market training leases and their verification (lease.go, verify.go).
+	mkt      markettypes.QueryClient
+	ver      verifytypes.QueryClient
+	jobs     map[uint64]*execJob
+	datasets map[string]engine.Dataset
+	inflight map[uint64]bool
 }
 
 // New opens the daemon's store and state. The chain client must sign with
@@ -167,7 +187,9 @@ func New(cfg Config, c *chain.Client) (*Daemon, error) {
 	}
 	return &Daemon{cfg: cfg, chain: c, fed: fedtypes.NewQueryClient(c.Conn()), reg: regtypes.NewQueryClient(c.Conn()),
 		store: store, state: st, residuals: federation.NewResiduals(cfg.Dir + "/residuals"), log: cfg.Logger.With("role", cfg.Role),
-		attest: map[string]attestation{}, specs: map[string]engine.Spec{}}, nil
+		attest: map[string]attestation{}, specs: map[string]engine.Spec{},
+		mkt: markettypes.NewQueryClient(c.Conn()), ver: verifytypes.NewQueryClient(c.Conn()),
+		jobs: map[uint64]*execJob{}, datasets: map[string]engine.Dataset{}, inflight: map[uint64]bool{}}, nil
 }
 
 func setDefaults(cfg *Config) {
@@ -189,6 +211,12 @@ func setDefaults(cfg *Config) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.VerifyConcurrency <= 0 {
+		cfg.VerifyConcurrency = 2
+	}
+	if cfg.SnapshotEvery <= 0 {
+		cfg.SnapshotEvery = 10
+	}
 }
 
 // Store is the daemon's blob store.
@@ -202,6 +230,7 @@ func (d *Daemon) Handler() http.Handler {
 	mux.Handle(blobstore.BlobPath, blobstore.Handler(d.store))
 	mux.HandleFunc(attestationsPath, d.serveAttestations)
 	mux.HandleFunc("/v1/status", d.serveStatus)
+	mux.HandleFunc(trainingPath, d.serveTraining)
 	return mux
 }
 
@@ -241,7 +270,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 // Step reads the chain once and does what is due.
 func (d *Daemon) Step(ctx context.Context) error {
 	if d.cfg.Role == RoleValidator {
-		return d.validatorStep(ctx)
+		return errors.Join(d.validatorStep(ctx), d.verifyStep(ctx))
 	}
 	return d.providerStep(ctx)
 }

@@ -12,18 +12,21 @@ import (
 	providertypes "github.com/cohortchain/cohort/x/provider/types"
 )
 
-// providerStep joins the runs this provider serves and trains in every
-// round it is selected for.
+// providerStep executes this provider's market training leases (lease.go),
+// joins the runs it serves and trains in every round it is selected for.
 func (d *Daemon) providerStep(ctx context.Context) error {
 	if err := d.heartbeat(ctx); err != nil {
 		d.logOnce("heartbeat", "heartbeat failed (is the provider registered?)", "err", err)
 	}
+	var errs []error
+	if err := d.trainingLeases(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("training leases: %w", err))
+	}
 	runs, err := d.activeRuns(ctx, fedtypes.RUN_STATE_OPEN, fedtypes.RUN_STATE_TRAINING)
 	if err != nil {
-		return err
+		return errors.Join(append(errs, err)...)
 	}
 	me := d.account()
-	var errs []error
 	for _, run := range runs {
 		if len(d.cfg.Runs) > 0 && !slices.Contains(d.cfg.Runs, run.Id) {
 			continue

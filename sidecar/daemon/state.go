@@ -20,6 +20,12 @@ type state struct {
 	Joined map[uint64]bool `json:"joined"`
 	// Submitted (provider) are the updates committed, by round key.
 	Submitted map[string]string `json:"submitted"`
+	// Leases (provider) are the market training leases executed, by job.
+	Leases map[uint64]leaseRecord `json:"leases,omitempty"`
+	// Verdicts (validator) are the verification verdicts reached, by task:
+	// once reached, a verdict is attested unchanged until the task is
+	// decided, across restarts.
+	Verdicts map[uint64]verdictRecord `json:"verdicts,omitempty"`
 }
 
 // outcomeRecord is a validator's aggregate of one round attempt. The new
@@ -41,7 +47,8 @@ func roundKey(run uint64, round, attempt uint32) string {
 }
 
 func loadState(path string) (*state, error) {
-	s := &state{path: path, Outcomes: map[string]outcomeRecord{}, Joined: map[uint64]bool{}, Submitted: map[string]string{}}
+	s := &state{path: path, Outcomes: map[string]outcomeRecord{}, Joined: map[uint64]bool{}, Submitted: map[string]string{},
+		Leases: map[uint64]leaseRecord{}, Verdicts: map[uint64]verdictRecord{}}
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return s, nil
@@ -51,6 +58,12 @@ func loadState(path string) (*state, error) {
 	}
 	if err := json.Unmarshal(b, s); err != nil {
 		return nil, fmt.Errorf("daemon: %s is corrupt: %w", path, err)
+	}
+	if s.Leases == nil {
+		s.Leases = map[uint64]leaseRecord{}
+	}
+	if s.Verdicts == nil {
+		s.Verdicts = map[uint64]verdictRecord{}
 	}
 	return s, nil
 }

@@ -58,7 +58,7 @@ func (d *Daemon) validatorStep(ctx context.Context) error {
 				"run", run.Id, "round", round.Number, "agreed", fmt.Sprintf("%X", round.ResultHash), "ours", fmt.Sprintf("%X", rec.ResultHash))
 		}
 	}
-	d.setAttestations(atts)
+	d.setAttestations(fedtypes.AttestationKind, atts)
 	return errors.Join(errs...)
 }
 

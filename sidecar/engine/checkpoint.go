@@ -146,13 +146,13 @@ func (c Checkpoint) WriteTo(w io.Writer) (int64, error) {
 	}
 	u64(math.Float64bits(p1))
 	u64(math.Float64bits(p2))
-	writeSet(cw, c.Weights, nil)
+	writeSet(cw, c.Weights, c.Weights)
 	switch c.Optimizer.Kind {
 	case OptimizerAdam:
-		writeSet(cw, c.Weights, c.Optimizer.M)
-		writeSet(cw, c.Weights, c.Optimizer.V)
+		writeSet(cw, c.Weights, orEmpty(c.Optimizer.M))
+		writeSet(cw, c.Weights, orEmpty(c.Optimizer.V))
 	default:
-		writeSet(cw, c.Weights, c.Optimizer.Velocity)
+		writeSet(cw, c.Weights, orEmpty(c.Optimizer.Velocity))
 	}
 	return cw.n, cw.err
 }
@@ -197,20 +197,25 @@ func (c Checkpoint) check() error {
 	return nil
 }
 
-// writeSet writes layout's names and shapes with the values of vals (nil:
-// layout's own values; a missing tensor: zeros).
+// orEmpty is s, or an empty set for nil (all zeros to writeSet).
+func orEmpty(s tensor.Set) tensor.Set {
+	if s == nil {
+		return tensor.Set{}
+	}
+	return s
+}
+
+// writeSet writes layout's names and shapes with the values of vals (a
+// tensor vals lacks: zeros).
 func writeSet(cw *countWriter, layout, vals tensor.Set) {
 	cw.write([]byte("cohort-tensors-v1"))
 	cw.u64(uint64(len(layout)))
 	chunk := make([]byte, 0, 4*4096)
 	for _, name := range layout.Names() {
 		t := layout[name]
-		data := t.Data
-		if vals != nil {
-			data = nil
-			if v, ok := vals[name]; ok {
-				data = v.Data
-			}
+		var data []float32
+		if v, ok := vals[name]; ok {
+			data = v.Data
 		}
 		cw.u64(uint64(len(name)))
 		cw.write([]byte(name))

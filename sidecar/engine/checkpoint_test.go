@@ -85,6 +85,29 @@ func TestStepFromReproducesEveryLeaf(t *testing.T) {
 	}
 }
 
+// TestInitialCheckpointThroughTheWire: the initial checkpoint (no
+// optimizer state yet) decodes to one that steps exactly like it.
+func TestInitialCheckpointThroughTheWire(t *testing.T) {
+	data := clusters(50, 20, 4, 3)
+	for _, opt := range []string{OptimizerSGD, OptimizerAdam} {
+		cfg := TrainConfig{BatchSize: 16, LearningRate: 0.05, Momentum: 0.9, Optimizer: opt, Seed: 8}
+		w, err := Init(dropMLP, 4)
+		require.NoError(t, err)
+		ck := InitialCheckpoint(w, opt)
+		b, err := ck.Encode()
+		require.NoError(t, err)
+		dck, err := DecodeCheckpoint(b, dropMLP)
+		require.NoError(t, err)
+		a, err := StepFrom(dropMLP, ck, data, cfg)
+		require.NoError(t, err)
+		c, err := StepFrom(dropMLP, dck, data, cfg)
+		require.NoError(t, err)
+		ha, _ := a.Hash()
+		hc, _ := c.Hash()
+		require.Equal(t, ha, hc, opt)
+	}
+}
+
 func TestDecodeCheckpointRefusesMalformed(t *testing.T) {
 	w, err := Init(dropMLP, 1)
 	require.NoError(t, err)
