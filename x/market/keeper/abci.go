@@ -12,7 +12,8 @@ import (
 
 // EndBlocker works through the queues that are due at this height:
 // bidding windows that ended (match or expire), challenge windows that
-// ended (settle), usage claims of metered leases (pay, pause or resume),
+// ended (settle, unless the result's verification task is still undecided:
+// then its verdict settles it), usage claims of metered leases (pay, pause or resume),
 // and deadlines that passed (fail a result-based lease, end a metered one). Each queue
 // handles at most params.max_queue_items_per_block items per block; the
 // rest wait for the next block, so the work per block is bounded.
@@ -33,6 +34,9 @@ func (k Keeper) EndBlocker(ctx context.Context) error {
 	if err := k.drain(ctx, k.SettlementQueue, h, params, func(ctx context.Context, job *types.Job) error {
 		if job.State != types.JOB_STATE_SUBMITTED {
 			return nil
+		}
+		if wait, err := k.awaitsVerdict(ctx, job); err != nil || wait {
+			return err // its verdict settles it (OnVerified)
 		}
 		return k.settle(ctx, job, "challenge window passed")
 	}); err != nil {

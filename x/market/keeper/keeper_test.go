@@ -137,9 +137,13 @@ func TestHappyPathPaysProviderFeeAndRefund(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, types.JOB_STATE_SUBMITTED, f.job(t, id).State)
 
-	// Nothing settles before the window ends; then the EndBlocker pays.
+	// Nothing settles before the window ends; then the EndBlocker pays
+	// (the result's check passed meanwhile).
 	f.endBlock(t, sub.ChallengeEndsHeight-1)
 	require.Equal(t, types.JOB_STATE_SUBMITTED, f.job(t, id).State)
+	f.ctx = testutil.DrawTasks(t, f.c.App, f.ctx)
+	require.NoError(t, testutil.AgreeOnTask(t, f.c.App, f.ctx, f.job(t, id).Lease.VerifyTaskId, verifytypes.OUTCOME_PASS))
+	require.Equal(t, types.JOB_STATE_SUBMITTED, f.job(t, id).State, "a pass inside the window does not settle early")
 	f.endBlock(t, sub.ChallengeEndsHeight)
 	j := f.job(t, id)
 	require.Equal(t, types.JOB_STATE_COMPLETED, j.State)
@@ -151,8 +155,8 @@ func TestHappyPathPaysProviderFeeAndRefund(t *testing.T) {
 	require.Equal(t, fee0+fee, f.bal(feeCollector))
 	require.Equal(t, coin(cost-fee), j.Paid)
 	require.Equal(t, coin(150_000-cost-verifierFee), j.Refunded)
-	// The verification fee waits in x/verify for the task's verdict.
-	require.Equal(t, int64(verifierFee), f.bal(f.c.App.VerifyKeeper.ModuleAddress()))
+	// The verification fee paid the committee that passed the result.
+	require.Zero(t, f.bal(f.c.App.VerifyKeeper.ModuleAddress()))
 	require.True(t, j.Escrow.IsZero())
 	rep, _ := f.c.App.ReputationKeeper.Get(f.ctx, f.provider)
 	require.EqualValues(t, 1, rep.JobsCompleted)
@@ -327,6 +331,55 @@ func TestDisputeUndecidedSettlesAndReturnsBond(t *testing.T) {
 	require.Equal(t, client0+verifierFee, f.bal(f.client), "the whole bond back, and both expired tasks' fees (the check's came from the escrow)")
 	f.invariants(t)
 	require.NoError(t, f.c.App.VerifyKeeper.FeeInvariant(f.ctx))
+}
+
+// TestSettlementWaitsForTheVerdict: a challenge window that ends while the
+// result's verification task is undecided does not settle the lease; the
+// verdict does: a pass pays, a failure refunds, and a task that expires
+// without a verdict lets the lease settle.
+func TestSettlementWaitsForTheVerdict(t *testing.T) {
+	for _, end := range []string{"pass", "fail", "expire"} {
+		f := setup(t)
+		id := f.createJob(t)
+		f.bid(t, id, f.provider, 1_000)
+		_, err := f.msg.AcceptBid(f.ctx, &types.MsgAcceptBid{Client: f.client.String(), JobId: id, Provider: f.provider.String()})
+		require.NoError(t, err)
+		sub, err := f.msg.SubmitResult(f.ctx, &types.MsgSubmitResult{Provider: f.provider.String(), JobId: id, Result: result()})
+		require.NoError(t, err)
+		taskID := f.job(t, id).Lease.VerifyTaskId
+		f.ctx = testutil.DrawTasks(t, f.c.App, f.ctx.WithBlockHeight(sub.ChallengeEndsHeight-2))
+		task, err := f.c.App.VerifyKeeper.GetTask(f.ctx, taskID)
+		require.NoError(t, err)
+		require.Equal(t, verifytypes.TASK_STATE_OPEN, task.State)
+		require.Greater(t, task.DeadlineHeight, sub.ChallengeEndsHeight, "the task outlives the window here")
+
+		f.endBlock(t, sub.ChallengeEndsHeight)
+		require.Equal(t, types.JOB_STATE_SUBMITTED, f.job(t, id).State, "%s: held for the verdict", end)
+		f.endBlock(t, sub.ChallengeEndsHeight+1)
+		require.Equal(t, types.JOB_STATE_SUBMITTED, f.job(t, id).State)
+
+		f.ctx = f.ctx.WithBlockHeight(sub.ChallengeEndsHeight + 2)
+		switch end {
+		case "pass":
+			require.NoError(t, testutil.AgreeOnTask(t, f.c.App, f.ctx, taskID, verifytypes.OUTCOME_PASS))
+			j := f.job(t, id)
+			require.Equal(t, types.JOB_STATE_COMPLETED, j.State)
+			require.Equal(t, coin(100_000-2_000), j.Paid)
+		case "fail":
+			require.NoError(t, testutil.AgreeOnTask(t, f.c.App, f.ctx, taskID, verifytypes.OUTCOME_FAIL))
+			j := f.job(t, id)
+			require.Equal(t, types.JOB_STATE_FAILED, j.State)
+			require.True(t, j.Paid.IsZero())
+		case "expire":
+			f.ctx = f.ctx.WithBlockHeight(task.DeadlineHeight)
+			require.NoError(t, f.c.App.VerifyKeeper.EndBlocker(f.ctx))
+			task, err = f.c.App.VerifyKeeper.GetTask(f.ctx, taskID)
+			require.NoError(t, err)
+			require.Equal(t, verifytypes.TASK_STATE_EXPIRED, task.State)
+			require.Equal(t, types.JOB_STATE_COMPLETED, f.job(t, id).State, "no verdict: it settles")
+		}
+		f.invariants(t)
+	}
 }
 
 func TestResultFailingVerificationIsRefunded(t *testing.T) {

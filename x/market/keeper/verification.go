@@ -116,8 +116,26 @@ func (k Keeper) OnVerified(ctx context.Context, jobID, taskID uint64, state veri
 		return k.resolveDispute(ctx, &job, taskID, state.AgainstProvider(), state == verifytypes.TASK_STATE_EXPIRED)
 	case job.State == types.JOB_STATE_SUBMITTED && job.Lease.VerifyTaskId == taskID && state.AgainstProvider():
 		return k.failVerification(ctx, &job, taskID)
+	case job.State == types.JOB_STATE_SUBMITTED && job.Lease.VerifyTaskId == taskID && height(ctx) > job.Lease.ChallengeEndsHeight:
+		// The window ended while the check was undecided (awaitsVerdict):
+		// a pass, or no verdict by the task's deadline, settles it now.
+		return k.settle(ctx, &job, fmt.Sprintf("challenge window passed; verification task %d ended %s", taskID, state))
 	}
 	return nil
+}
+
+// awaitsVerdict reports whether job's submitted result is still being
+// checked by its x/verify task (PENDING or OPEN). Settlement waits for the
+// verdict then: OnVerified settles or fails the job when it comes.
+func (k Keeper) awaitsVerdict(ctx context.Context, job *types.Job) (bool, error) {
+	if k.verifier.k == nil || job.Lease == nil || job.Lease.Result == nil || job.Kind != types.JOB_KIND_TRAINING {
+		return false, nil
+	}
+	t, err := k.verifier.k.GetTask(ctx, job.Lease.VerifyTaskId)
+	if err != nil || t.Work.JobId != job.Id || t.Challenge {
+		return false, nil // no routine check of this result
+	}
+	return t.State == verifytypes.TASK_STATE_PENDING || t.State == verifytypes.TASK_STATE_OPEN, nil
 }
 
 // failVerification ends a submitted lease whose result failed verification

@@ -63,4 +63,6 @@ type VerifyKeeper interface {
 	VerifierFee(ctx context.Context) (sdk.Coin, error)
 	OnWorkCommitted(ctx context.Context, w verifytypes.Work) (uint64, error)
 	OpenDispute(ctx context.Context, disputer string, w verifytypes.Work) (uint64, error)
+	// GetTask returns a task, so that settlement can wait for its verdict.
+	GetTask(ctx context.Context, id uint64) (verifytypes.Task, error)
 }
