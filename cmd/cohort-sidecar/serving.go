@@ -9,17 +9,21 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cosmos/cosmos-sdk/crypto/keyring"
 	sdk "github.com/cosmos/cosmos-sdk/types"
 	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
+	"github.com/cosmos/gogoproto/proto"
 	"github.com/spf13/pflag"
 
 	"github.com/cohortchain/cohort/sidecar/blobstore"
 	"github.com/cohortchain/cohort/sidecar/chain"
 	"github.com/cohortchain/cohort/sidecar/gateway"
 	"github.com/cohortchain/cohort/sidecar/serve"
+	markettypes "github.com/cohortchain/cohort/x/market/types"
 	providertypes "github.com/cohortchain/cohort/x/provider/types"
 	regtypes "github.com/cohortchain/cohort/x/registry/types"
 	reputationtypes "github.com/cohortchain/cohort/x/reputation/types"
@@ -38,6 +42,9 @@ type servingFlags struct {
 	batchWindow time.Duration
 	receipts    string
 	tokens      []string
+	free        bool
+	claimEvery  time.Duration
+	serveAttack string
 
 	// Gateway.
 	providers      []string
@@ -62,6 +69,9 @@ func (s *servingFlags) register(f *pflag.FlagSet) {
 	f.DurationVar(&s.batchWindow, "batch-window", 200*time.Microsecond, "provider: how long a batch under load waits to fill")
 	f.StringVar(&s.receipts, "receipts", "", "provider: usage receipt log (default <dir>/receipts.jsonl)")
 	f.StringSliceVar(&s.tokens, "serve-tokens", nil, "provider: bearer tokens of the gateways it takes requests from (empty: anyone, trusted to name the client)")
+	f.BoolVar(&s.free, "serve-free", false, "provider: serve without payment (no vouchers asked; nothing to claim)")
+	f.DurationVar(&s.claimEvery, "claim-every", 30*time.Second, "provider: how often to claim the usage the clients' vouchers cover (one transaction for every lease) and prune settled receipts")
+	f.StringVar(&s.serveAttack, "serve-attack", "", "provider: behave dishonestly when serving, for tests and demos: wrong-outputs (every output changed before it is signed)")
 	f.StringVar(&s.providerToken, "provider-token", "", "gateway: bearer token sent to providers (their --serve-tokens)")
 	f.StringArrayVar(&s.providers, "providers", nil, "gateway: static providers url=model/v+model[;rep=R;price=P;operator=ADDR], repeatable (default: read from the chain)")
 	f.StringVar(&s.apiKeys, "api-keys", "", "gateway: JSON file of API key → account")
@@ -104,8 +114,29 @@ func startProviderServing(ctx context.Context, s servingFlags, ccfg chain.Config
 	if err != nil {
 		return err
 	}
+	var pay *serve.Payments
+	if !s.free {
+		pay = &serve.Payments{ChainID: c.ChainID(), Provider: signer.Address(), Leases: serve.ChainLeases{Q: markettypes.NewQueryClient(c.Conn())},
+			PubKeys:  &gateway.ChainPubKeys{Auth: authtypes.NewQueryClient(c.Conn()), Registry: c.InterfaceRegistry()},
+			Licences: &serve.Licences{Q: regtypes.NewQueryClient(c.Conn())}, Path: filepath.Join(dir, "vouchers.json")}
+		if err := pay.Load(); err != nil {
+			rs.Close()
+			return err
+		}
+	}
+	var corrupt func([]float32)
+	switch s.serveAttack {
+	case "":
+	case "wrong-outputs":
+		corrupt = func(v []float32) { v[0] += 1 }
+		log.Warn("ATTACK: serving wrong outputs", "attack", s.serveAttack)
+	default:
+		rs.Close()
+		return fmt.Errorf("unknown --serve-attack %q (wrong-outputs)", s.serveAttack)
+	}
 	srv, err := serve.NewServer(serve.Config{Models: keys, Loader: &serve.Loader{Source: serve.RegistrySource{Q: regtypes.NewQueryClient(c.Conn())}, Store: store},
-		CacheBytes: s.cacheBytes, MaxBatch: s.maxBatch, BatchWindow: s.batchWindow, Signer: signer, Receipts: rs, Tokens: s.tokens, Logger: log.With("part", "serve")})
+		CacheBytes: s.cacheBytes, MaxBatch: s.maxBatch, BatchWindow: s.batchWindow, Signer: signer, Receipts: rs, Tokens: s.tokens,
+		Payments: pay, Corrupt: corrupt, Logger: log.With("part", "serve")})
 	if err != nil {
 		rs.Close()
 		return err
@@ -119,23 +150,119 @@ func startProviderServing(ctx context.Context, s servingFlags, ccfg chain.Config
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go hs.Serve(ln)
 	go srv.Preload(ctx)
+	if pay != nil {
+		go claimLoop(ctx, c, pay, rs, s.claimEvery, log.With("part", "claims"))
+	}
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		hs.Shutdown(sctx)
 		srv.Close()
+		if pay != nil {
+			pay.Save()
+		}
 		rs.Close()
 	}()
 	log.Info("serving inference", "listen", ln.Addr().String(), "models", s.models, "signer", signer.Address())
 	return nil
 }
 
+// claimLoop claims, every period, the usage the clients' highest vouchers
+// cover (one MsgClaimUsage per lease, all in one transaction; one by one
+// when the batch fails), and prunes receipts of settled claims.
+func claimLoop(ctx context.Context, c *chain.Client, pay *serve.Payments, rs *serve.ReceiptStore, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		claimOnce(ctx, c, pay, log)
+		if err := pay.Save(); err != nil {
+			log.Error("saving vouchers", "err", err)
+		}
+		if n, err := pay.Prune(ctx, rs); err != nil {
+			log.Warn("pruning settled receipts", "err", err)
+		} else if n > 0 {
+			log.Info("pruned settled receipts", "receipts", n, "kept", rs.Count())
+		}
+	}
+}
+
+// claimOnce submits the claims waiting.
+func claimOnce(ctx context.Context, c *chain.Client, pay *serve.Payments, log *slog.Logger) {
+	claims := pay.Claims()
+	if len(claims) == 0 {
+		return
+	}
+	msgs := make([]sdk.Msg, len(claims))
+	for i, cl := range claims {
+		msgs[i] = &markettypes.MsgClaimUsage{Provider: cl.Voucher.Provider, JobId: cl.Voucher.JobId, Voucher: cl.Voucher, ClientSignature: cl.Signature}
+	}
+	res, err := c.Broadcast(ctx, msgs...)
+	if err == nil {
+		for _, cl := range claims {
+			pay.MarkClaimed(cl.Voucher.JobId, cl.Voucher.CumulativeUnits)
+		}
+		log.Info("claimed usage", "leases", len(claims), "gas_used", res.GasUsed, "tx", res.TxHash)
+		return
+	}
+	if len(claims) == 1 {
+		claimFailed(ctx, c, pay, claims[0], err, log)
+		return
+	}
+	for i, cl := range claims {
+		if res, err := c.Broadcast(ctx, msgs[i]); err != nil {
+			claimFailed(ctx, c, pay, cl, err, log)
+		} else {
+			pay.MarkClaimed(cl.Voucher.JobId, cl.Voucher.CumulativeUnits)
+			log.Info("claimed usage", "leases", 1, "job", cl.Voucher.JobId, "units", cl.Voucher.CumulativeUnits, "gas_used", res.GasUsed)
+		}
+	}
+}
+
+// claimFailed reads the lease after a refused claim: what the chain has
+// claimed already counts as claimed (a paused lease is tried again later).
+func claimFailed(ctx context.Context, c *chain.Client, pay *serve.Payments, cl serve.VoucherClaim, err error, log *slog.Logger) {
+	log.Warn("claiming usage failed", "job", cl.Voucher.JobId, "units", cl.Voucher.CumulativeUnits, "err", err)
+	if l, lerr := (serve.ChainLeases{Q: markettypes.NewQueryClient(c.Conn())}).Lease(ctx, cl.Voucher.JobId); lerr == nil {
+		pay.MarkClaimed(cl.Voucher.JobId, l.Settled+l.Pending)
+	}
+}
+
+// chainReporter reports redundancy mismatches on chain with the gateway's key.
+type chainReporter struct{ c *chain.Client }
+
+// Report sends MsgReportMismatch and returns the x/verify task it opened.
+func (r chainReporter) Report(ctx context.Context, rc serve.Receipt, loc, other string) (uint64, error) {
+	res, err := r.c.Broadcast(ctx, &markettypes.MsgReportMismatch{Reporter: r.c.AddressString(), Receipt: rc.Proto(), Signature: rc.Signature,
+		InputLocation: loc, OtherOutputHash: other})
+	if err != nil {
+		return 0, err
+	}
+	name := proto.MessageName(&markettypes.EventMismatchReported{})
+	for _, ev := range res.Events {
+		if ev.Type != name {
+			continue
+		}
+		for _, a := range ev.Attributes {
+			if a.Key == "verify_task_id" {
+				return strconv.ParseUint(strings.Trim(a.Value, `"`), 10, 64)
+			}
+		}
+	}
+	return 0, fmt.Errorf("gateway: no %s event in tx %s", name, res.TxHash)
+}
+
 // runGateway runs the inference gateway until ctx ends.
 func runGateway(ctx context.Context, s servingFlags, ccfg chain.Config, dir string, log *slog.Logger) error {
 	var c *chain.Client
-	if len(s.providers) == 0 || !s.noSignedClient {
-		ccfg.From = "" // the gateway signs nothing
+	if len(s.providers) == 0 || !s.noSignedClient || ccfg.From != "" {
+		// With --from the gateway pays for that account (vouchers) and
+		// reports mismatches with its key; without, it signs nothing.
 		var err error
 		if c, err = chain.Dial(ctx, ccfg); err != nil {
 			return err
@@ -173,12 +300,45 @@ func runGateway(ctx context.Context, s servingFlags, ccfg chain.Config, dir stri
 		}
 		mlog = filepath.Join(dir, "mismatches.jsonl")
 	}
+	var payers map[string]*gateway.Payer
+	var reporter gateway.Reporter
+	var blobs *blobstore.Store
+	if ccfg.From != "" {
+		enc, err := chain.Encoding()
+		if err != nil {
+			return err
+		}
+		kr, err := keyring.New(sdk.KeyringServiceName(), ccfg.KeyringBackend, ccfg.Home, os.Stdin, enc.Codec)
+		if err != nil {
+			return err
+		}
+		signer, err := serve.SignerFromKeyring(kr, ccfg.From)
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		p := &gateway.Payer{ChainID: c.ChainID(), Account: signer.Address(), Key: signer.PrivKey(),
+			Leases: gateway.ChainLeases{Q: markettypes.NewQueryClient(c.Conn())}, Path: filepath.Join(dir, "gateway-vouchers.json")}
+		if err := p.Load(); err != nil {
+			return err
+		}
+		defer p.Save()
+		payers = map[string]*gateway.Payer{p.Account: p}
+		reporter = chainReporter{c}
+		if blobs, err = blobstore.New(filepath.Join(dir, "gateway-blobs")); err != nil {
+			return err
+		}
+		log.Info("gateway pays for its account's requests", "account", p.Account)
+	}
 	var lim *gateway.RateLimiter
 	if s.rate > 0 {
 		lim = &gateway.RateLimiter{Rate: s.rate, Burst: max(s.burst, 1)}
 	}
 	g, err := gateway.New(ctx, gateway.Config{Discovery: disc, Refresh: s.refresh, Auth: auth, Limiter: lim, TryTimeout: s.tryTimeout,
 		MaxTries: s.maxTries, MinCheckRate: s.checkMin, MaxCheckRate: s.checkMax, NoChecks: s.noChecks, MismatchLog: mlog, ProviderToken: s.providerToken,
+		Payers: payers, Reporter: reporter, Blobs: blobs, BlobURL: "http://" + s.serveListen,
 		Logger: log.With("role", RoleGateway)})
 	if err != nil {
 		return err

@@ -19,6 +19,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/cohortchain/cohort/sidecar/blobstore"
 	"github.com/cohortchain/cohort/sidecar/serve"
 )
 
@@ -49,6 +50,16 @@ type Config struct {
 	// ProviderToken, when set, is sent to providers as a bearer token
 	// (serve.Config.Tokens).
 	ProviderToken string
+	// Payers pay providers for the requests of their client accounts
+	// (payer.go); a client without one is sent unpaid (providers that
+	// charge refuse it with 402).
+	Payers map[string]*Payer
+	// Reporter, when set, reports the suspect of a redundancy mismatch on
+	// chain (an x/verify challenge); the input is put in Blobs, which the
+	// gateway serves under BlobURL (its public base URL).
+	Reporter Reporter
+	Blobs    *blobstore.Store
+	BlobURL  string
 	// Seed, when non-zero, seeds routing and sampling (tests).
 	Seed   uint64
 	Now    func() time.Time
@@ -65,8 +76,11 @@ type Gateway struct {
 	http       *http.Client
 	log        *slog.Logger
 
-	rmu      sync.Mutex
-	rng      *rand.Rand
+	rmu sync.Mutex
+	rng *rand.Rand
+	// widths are the input widths of models, learned from answers (a
+	// binary request's rows, which vouchers count, need it).
+	widths   sync.Map
 	checkSem chan struct{}
 	checks   sync.WaitGroup
 }
@@ -128,6 +142,11 @@ func (g *Gateway) Refresh(ctx context.Context) error {
 		return err
 	}
 	g.table.set(list)
+	for _, p := range g.cfg.Payers {
+		if err := p.Refresh(ctx); err != nil {
+			return fmt.Errorf("gateway: reading %s's leases: %w", p.Account, err)
+		}
+	}
 	return nil
 }
 
@@ -170,6 +189,9 @@ func (g *Gateway) Handler() http.Handler {
 		writeJSON(w, map[string]any{"mismatches": g.Mismatches()})
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g.metrics.Registry, promhttp.HandlerOpts{}))
+	if g.cfg.Blobs != nil {
+		mux.Handle(blobstore.BlobPath, blobstore.Handler(g.cfg.Blobs))
+	}
 	return mux
 }
 
@@ -232,26 +254,37 @@ func (g *Gateway) servePredict(w http.ResponseWriter, r *http.Request) {
 	ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")
 	binaryIn := strings.TrimSpace(ct) == serve.ContentBinary
 	var flat []byte
+	var rows int
 	if binaryIn {
 		if len(body) == 0 || len(body)%4 != 0 {
 			answer(http.StatusBadRequest, "binary body is not float32 values")
 			return
 		}
 		flat = body
+		if rows, err = strconv.Atoi(r.Header.Get(serve.HeaderRows)); err != nil || rows <= 0 {
+			rows = 0
+			if w, ok := g.widths.Load(k); ok && len(flat)/4%w.(int) == 0 {
+				rows = len(flat) / 4 / w.(int)
+			}
+		}
 	} else {
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		x, _, err := serve.ReadInputs(r, 0, g.cfg.MaxBody)
+		x, n, err := serve.ReadInputs(r, 0, g.cfg.MaxBody)
 		if err != nil {
 			answer(http.StatusBadRequest, err.Error())
 			return
 		}
-		flat = serve.EncodeFloats(x)
+		flat, rows = serve.EncodeFloats(x), n
+	}
+	if g.cfg.Payers[client] != nil && rows == 0 {
+		answer(http.StatusBadRequest, "a binary request needs "+serve.HeaderRows+" (the rows its vouchers pay for)")
+		return
 	}
 	reqID := r.Header.Get(serve.HeaderRequestID)
 	if reqID == "" {
 		reqID = serve.NewRequestID()
 	}
-	res, first, err := g.forward(r.Context(), k, flat, client, reqID)
+	res, first, err := g.forward(r.Context(), k, flat, client, reqID, uint64(rows))
 	if err != nil {
 		var se *statusError
 		if errors.As(err, &se) {
@@ -262,7 +295,7 @@ func (g *Gateway) servePredict(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !g.cfg.NoChecks {
-		g.maybeCheck(k, flat, first, res.receipt)
+		g.maybeCheck(k, flat, first, res.receipt, client)
 	}
 	if binaryIn {
 		h := w.Header()
@@ -279,7 +312,7 @@ func (g *Gateway) servePredict(w http.ResponseWriter, r *http.Request) {
 		answer(http.StatusBadGateway, err.Error())
 		return
 	}
-	rows := int(res.receipt.Units)
+	rows = int(res.receipt.Units)
 	writeJSON(w, serve.PredictResponse{Outputs: serve.Rows(out, rows), Argmax: serve.Argmax(out, rows),
 		Provider: res.receipt.Provider, Signature: res.receipt.Signature, Receipt: res.receipt})
 }
@@ -294,11 +327,33 @@ type result struct {
 // errSkip marks a provider that does not serve the model (no back-off).
 var errSkip = errors.New("gateway: provider does not serve the model")
 
+// unpaid returns the providers client cannot pay for k (none when the
+// gateway does not pay for client).
+func (g *Gateway) unpaid(k serve.Key, client string) map[*provider]bool {
+	out := map[*provider]bool{}
+	payer := g.cfg.Payers[client]
+	if payer == nil {
+		return out
+	}
+	for _, p := range g.table.candidates(k, nil) {
+		if !payer.Pays(p.Operator, k) {
+			out[p] = true
+		}
+	}
+	return out
+}
+
 // forward tries providers by the routing rule until one answers, at most
-// MaxTries of them.
-func (g *Gateway) forward(ctx context.Context, k serve.Key, flat []byte, client, reqID string) (result, *provider, error) {
-	tried := map[*provider]bool{}
+// MaxTries of them. A provider that wants payment (402) is passed over;
+// when no other answers, its refusal is the answer.
+func (g *Gateway) forward(ctx context.Context, k serve.Key, flat []byte, client, reqID string, units uint64) (result, *provider, error) {
+	tried := g.unpaid(k, client)
+	if len(tried) > 0 && len(g.table.candidates(k, tried)) == 0 {
+		return result{}, nil, &statusError{http.StatusPaymentRequired, fmt.Sprintf(
+			"payment required: %s holds no inference lease of model %s with a provider serving it (open one: tx market create-job inference)", client, k)}
+	}
 	var errs []error
+	var refused *statusError
 	for try := 0; try < g.cfg.MaxTries; try++ {
 		p := g.table.pick(g.table.candidates(k, tried))
 		if p == nil {
@@ -309,19 +364,27 @@ func (g *Gateway) forward(ctx context.Context, k serve.Key, flat []byte, client,
 		}
 		tried[p] = true
 		tctx, cancel := context.WithTimeout(ctx, g.cfg.TryTimeout)
-		res, err := g.call(tctx, p, k, flat, client, reqID)
+		res, err := g.call(tctx, p, k, flat, client, reqID, units)
 		cancel()
 		if err == nil {
 			return res, p, nil
 		}
 		var se *statusError
 		if errors.As(err, &se) {
+			if se.code == http.StatusPaymentRequired {
+				refused = se
+				try-- // a refusal to serve unpaid is not a failed try
+				continue
+			}
 			return result{}, nil, err
 		}
 		if ctx.Err() != nil {
 			return result{}, nil, ctx.Err()
 		}
 		errs = append(errs, fmt.Errorf("%s: %w", p.URL, err))
+	}
+	if refused != nil && len(errs) == 0 {
+		return result{}, nil, refused
 	}
 	if len(errs) == 0 {
 		return result{}, nil, &statusError{http.StatusNotFound, fmt.Sprintf("no provider serves model version %s", k)}
@@ -331,11 +394,19 @@ func (g *Gateway) forward(ctx context.Context, k serve.Key, flat []byte, client,
 
 // call sends one binary request to p and checks the answer's receipt
 // against the request.
-func (g *Gateway) call(ctx context.Context, p *provider, k serve.Key, flat []byte, client, reqID string) (result, error) {
+func (g *Gateway) call(ctx context.Context, p *provider, k serve.Key, flat []byte, client, reqID string, units uint64) (result, error) {
 	url := fmt.Sprintf("%s/v1/models/%d/versions/%d:predict", p.URL, k.Model, k.Version)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(flat))
 	if err != nil {
 		return result{}, err
+	}
+	if payer := g.cfg.Payers[client]; payer != nil {
+		v, err := payer.Voucher(p.Operator, k, units)
+		if err != nil {
+			return result{}, errSkip
+		}
+		req.Header.Set(serve.HeaderVoucher, v)
+		g.metrics.Vouchers.Inc()
 	}
 	req.Header.Set("Content-Type", serve.ContentBinary)
 	req.Header.Set(serve.HeaderClient, client)
@@ -359,6 +430,9 @@ func (g *Gateway) call(ctx context.Context, p *provider, k serve.Key, flat []byt
 	g.metrics.Upstream.WithLabelValues(p.URL, outcome).Inc()
 	if err == nil {
 		g.metrics.UpstreamLat.WithLabelValues(p.URL).Observe(d.Seconds())
+		if res.receipt.Units > 0 && len(flat)/4%int(res.receipt.Units) == 0 {
+			g.widths.Store(k, len(flat)/4/int(res.receipt.Units))
+		}
 	}
 	return res, err
 }

@@ -49,6 +49,7 @@ func newGateway(t *testing.T, cfg Config, providers ...*testProvider) (*Gateway,
 func predict(c *http.Client, url string, x []float32) ([]float32, serve.Receipt, int, error) {
 	req, _ := http.NewRequest("POST", url+"/v1/models/1/versions/1:predict", bytes.NewReader(serve.EncodeFloats(x)))
 	req.Header.Set("Content-Type", serve.ContentBinary)
+	req.Header.Set(serve.HeaderRows, fmt.Sprint(len(x)/testWidth))
 	req.Header.Set("Authorization", "Bearer "+apiKey)
 	resp, err := c.Do(req)
 	if err != nil {

@@ -14,6 +14,8 @@ type Metrics struct {
 	Mismatches   prometheus.Counter       // cohort_gateway_verification_mismatches_total
 	RateLimited  prometheus.Counter       // cohort_gateway_rate_limited_total
 	AuthFailures *prometheus.CounterVec   // cohort_gateway_auth_failures_total{reason}
+	Vouchers     prometheus.Counter       // cohort_gateway_vouchers_signed_total
+	Reports      *prometheus.CounterVec   // cohort_gateway_mismatch_reports_total{outcome}
 }
 
 // NewMetrics registers the series in a new registry.
@@ -37,8 +39,11 @@ func NewMetrics() *Metrics {
 		RateLimited: prometheus.NewCounter(prometheus.CounterOpts{Name: "cohort_gateway_rate_limited_total", Help: "Requests refused by the rate limit."}),
 		AuthFailures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cohort_gateway_auth_failures_total",
 			Help: "Requests refused by authentication, by reason."}, []string{"reason"}),
+		Vouchers: prometheus.NewCounter(prometheus.CounterOpts{Name: "cohort_gateway_vouchers_signed_total", Help: "Payment vouchers signed for provider requests."}),
+		Reports: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cohort_gateway_mismatch_reports_total",
+			Help: "Redundancy mismatches reported on chain, by outcome (ok, error)."}, []string{"outcome"}),
 	}
 	m.Registry.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}),
-		m.Requests, m.Latency, m.Upstream, m.UpstreamLat, m.Retries, m.Checks, m.Mismatches, m.RateLimited, m.AuthFailures)
+		m.Requests, m.Latency, m.Upstream, m.UpstreamLat, m.Retries, m.Checks, m.Mismatches, m.RateLimited, m.AuthFailures, m.Vouchers, m.Reports)
 	return m
 }

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"math/rand/v2"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/cohortchain/cohort/sidecar/blobstore"
 	"github.com/cohortchain/cohort/sidecar/serve"
 )
 
@@ -47,6 +49,68 @@ type Mismatch struct {
 	// match ("" when it matches neither or there is none).
 	Arbiter *serve.Receipt `json:"arbiter,omitempty"`
 	Suspect string         `json:"suspect,omitempty"`
+	// InputLocation is where the input blob is served for the
+	// verification committee; Tasks are the x/verify tasks the reports
+	// opened, ReportError why a report failed.
+	InputLocation string   `json:"input_location,omitempty"`
+	Tasks         []uint64 `json:"tasks,omitempty"`
+	ReportError   string   `json:"report_error,omitempty"`
+}
+
+// Reporter reports a provider's receipt as wrong on chain
+// (MsgReportMismatch), with where its input is served and the output the
+// other provider gave; it returns the x/verify task opened.
+type Reporter interface {
+	Report(ctx context.Context, rc serve.Receipt, inputLocation, otherOutputHash string) (uint64, error)
+}
+
+// report puts the input in the gateway's blob store and reports the
+// suspect: the provider the arbiter disagreed with, or, with no arbiter
+// to tell, both (the committee's re-execution decides; the honest one
+// passes). A receipt whose signature does not verify cannot be reported
+// (the chain would refuse it) and is only kept.
+func (g *Gateway) report(m *Mismatch, input []byte) {
+	if g.cfg.Blobs == nil {
+		m.ReportError = "no blob store to serve the input from"
+		return
+	}
+	ref, err := g.cfg.Blobs.PutBytes(input)
+	if err != nil {
+		m.ReportError = err.Error()
+		return
+	}
+	m.InputLocation = strings.TrimSuffix(g.cfg.BlobURL, "/") + blobstore.BlobPath + ref.Hex()
+	type suspect struct {
+		rc    serve.Receipt
+		valid bool
+		other string
+	}
+	var list []suspect
+	switch {
+	case m.Suspect == m.Primary.Provider:
+		list = []suspect{{m.Primary, m.PrimaryValid, m.Secondary.OutputHash}}
+	case m.Suspect == m.Secondary.Provider:
+		list = []suspect{{m.Secondary, m.SecondaryValid, m.Primary.OutputHash}}
+	case m.Arbiter == nil:
+		list = []suspect{{m.Primary, m.PrimaryValid, m.Secondary.OutputHash}, {m.Secondary, m.SecondaryValid, m.Primary.OutputHash}}
+	}
+	for _, s := range list {
+		if !s.valid || s.rc.JobID == 0 {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		id, err := g.cfg.Reporter.Report(ctx, s.rc, m.InputLocation, s.other)
+		cancel()
+		if err != nil {
+			g.metrics.Reports.WithLabelValues("error").Inc()
+			m.ReportError = err.Error()
+			g.log.Error("reporting a redundancy mismatch on chain failed", "provider", s.rc.Provider, "err", err)
+			continue
+		}
+		g.metrics.Reports.WithLabelValues("ok").Inc()
+		m.Tasks = append(m.Tasks, id)
+		g.log.Warn("redundancy mismatch reported on chain", "provider", s.rc.Provider, "request", s.rc.RequestID, "task", id)
+	}
 }
 
 // checkRate is the redundancy rule's sampling probability.
@@ -87,7 +151,7 @@ func (l *mismatchLog) all() []Mismatch {
 }
 
 // maybeCheck samples a redundancy check of an answered request.
-func (g *Gateway) maybeCheck(k serve.Key, body []byte, first *provider, primary serve.Receipt) {
+func (g *Gateway) maybeCheck(k serve.Key, body []byte, first *provider, primary serve.Receipt, client string) {
 	first.mu.Lock()
 	rep := first.Reputation
 	first.mu.Unlock()
@@ -97,7 +161,15 @@ func (g *Gateway) maybeCheck(k serve.Key, body []byte, first *provider, primary 
 	if draw >= checkRate(g.cfg.MinCheckRate, g.cfg.MaxCheckRate, rep) {
 		return
 	}
-	cands := g.table.candidates(k, map[*provider]bool{first: true})
+	// A paying client's checks are paid on its leases (its gateway checks
+	// for it); others are billed to CheckClient.
+	checkClient := g.cfg.CheckClient
+	exclude := map[*provider]bool{}
+	if g.cfg.Payers[client] != nil {
+		checkClient, exclude = client, g.unpaid(k, client)
+	}
+	exclude[first] = true
+	cands := g.table.candidates(k, exclude)
 	second := g.table.pick(cands)
 	if second == nil {
 		g.metrics.Checks.WithLabelValues("skipped").Inc()
@@ -114,7 +186,7 @@ func (g *Gateway) maybeCheck(k serve.Key, body []byte, first *provider, primary 
 		defer func() { <-g.checkSem; g.checks.Done() }()
 		ctx, cancel := context.WithTimeout(context.Background(), g.cfg.TryTimeout)
 		defer cancel()
-		res, err := g.call(ctx, second, k, body, g.cfg.CheckClient, primary.RequestID)
+		res, err := g.call(ctx, second, k, body, checkClient, primary.RequestID, primary.Units)
 		if err != nil {
 			g.metrics.Checks.WithLabelValues("error").Inc()
 			return
@@ -127,9 +199,10 @@ func (g *Gateway) maybeCheck(k serve.Key, body []byte, first *provider, primary 
 		g.metrics.Mismatches.Inc()
 		m := Mismatch{Time: g.cfg.Now(), Model: k.String(), InputHash: primary.InputHash, Primary: primary, Secondary: res.receipt,
 			PrimaryValid: serve.VerifyReceipt(&primary) == nil, SecondaryValid: serve.VerifyReceipt(&res.receipt) == nil}
-		if third := g.table.pick(g.table.candidates(k, map[*provider]bool{first: true, second: true})); third != nil {
+		exclude[second] = true
+		if third := g.table.pick(g.table.candidates(k, exclude)); third != nil {
 			actx, cancel := context.WithTimeout(context.Background(), g.cfg.TryTimeout)
-			if ar, err := g.call(actx, third, k, body, g.cfg.CheckClient, primary.RequestID); err == nil {
+			if ar, err := g.call(actx, third, k, body, checkClient, primary.RequestID, primary.Units); err == nil {
 				m.Arbiter = &ar.receipt
 				switch ar.receipt.OutputHash {
 				case primary.OutputHash:
@@ -139,6 +212,9 @@ func (g *Gateway) maybeCheck(k serve.Key, body []byte, first *provider, primary 
 				}
 			}
 			cancel()
+		}
+		if g.cfg.Reporter != nil {
+			g.report(&m, body)
 		}
 		g.mismatches.add(m)
 		g.log.Warn("redundancy check: providers disagree", "model", k.String(), "request", primary.RequestID,

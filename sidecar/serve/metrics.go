@@ -16,6 +16,7 @@ type Metrics struct {
 	CacheMiss prometheus.Counter       // cohort_serve_cache_misses_total
 	Evictions prometheus.Counter       // cohort_serve_cache_evictions_total
 	Receipts  prometheus.Counter       // cohort_serve_receipts_total
+	Refused   prometheus.Counter       // cohort_serve_payment_refusals_total
 }
 
 // NewMetrics registers the series in a new registry (with the Go and
@@ -36,8 +37,9 @@ func NewMetrics() *Metrics {
 		CacheMiss: prometheus.NewCounter(prometheus.CounterOpts{Name: "cohort_serve_cache_misses_total", Help: "Model cache misses (loads)."}),
 		Evictions: prometheus.NewCounter(prometheus.CounterOpts{Name: "cohort_serve_cache_evictions_total", Help: "Models evicted from memory."}),
 		Receipts:  prometheus.NewCounter(prometheus.CounterOpts{Name: "cohort_serve_receipts_total", Help: "Usage receipts signed."}),
+		Refused:   prometheus.NewCounter(prometheus.CounterOpts{Name: "cohort_serve_payment_refusals_total", Help: "Requests refused for want of a covering voucher, units or escrow."}),
 	}
 	m.Registry.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}),
-		m.Requests, m.Latency, m.BatchSize, m.BatchReqs, m.CacheHits, m.CacheMiss, m.Evictions, m.Receipts)
+		m.Requests, m.Latency, m.BatchSize, m.BatchReqs, m.CacheHits, m.CacheMiss, m.Evictions, m.Receipts, m.Refused)
 	return m
 }

@@ -9,15 +9,16 @@ import (
 	"io"
 	"os"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	markettypes "github.com/cohortchain/cohort/x/market/types"
 )
 
 // ReceiptVersion names the receipt format and is the first line of its
 // sign bytes.
-const ReceiptVersion = "cohort-inference-receipt/v1"
+const ReceiptVersion = markettypes.ReceiptVersion
 
 // Receipt is a provider's signed record of one inference request: the
 // unit of metering that settlement claims.
@@ -48,21 +49,26 @@ type Receipt struct {
 	Units      uint64 `json:"units"`
 	Price      string `json:"price,omitempty"`
 	TimeUnixMs int64  `json:"time_unix_ms"`
-	Signature  []byte `json:"signature"`
+	// JobID is the market lease the request was paid on with a client
+	// voucher (0: served without payment, e.g. a provider not charging).
+	JobID     uint64 `json:"job_id,omitempty"`
+	Signature []byte `json:"signature"`
+}
+
+// Proto is r as the chain's InferenceReceipt (what MsgReportMismatch carries).
+func (r *Receipt) Proto() markettypes.InferenceReceipt {
+	return markettypes.InferenceReceipt{Provider: r.Provider, Algo: r.Algo, Client: r.Client, Seq: r.Seq, ModelId: r.ModelID,
+		VersionNumber: r.Number, RequestId: r.RequestID, InputHash: r.InputHash, OutputHash: r.OutputHash, Units: r.Units,
+		Price: r.Price, TimeUnixMs: r.TimeUnixMs, JobId: r.JobID}
 }
 
 // SignBytes is what the provider signs: the fields in a fixed order, one
 // per line, after ReceiptVersion (the signature and public key excluded;
-// the key is bound through Provider).
+// the key is bound through Provider). The rule is the chain's
+// (markettypes.ReceiptSignBytes), which checks receipts reported wrong.
 func (r *Receipt) SignBytes() []byte {
-	var b strings.Builder
-	for _, f := range []string{ReceiptVersion, r.Provider, r.Algo, r.Client, strconv.FormatUint(r.Seq, 10),
-		strconv.FormatUint(r.ModelID, 10), strconv.FormatUint(r.Number, 10), r.RequestID, r.InputHash, r.OutputHash,
-		strconv.FormatUint(r.Units, 10), r.Price, strconv.FormatInt(r.TimeUnixMs, 10)} {
-		b.WriteString(f)
-		b.WriteByte('\n')
-	}
-	return []byte(b.String())
+	p := r.Proto()
+	return markettypes.ReceiptSignBytes(&p)
 }
 
 // VerifyReceipt checks r's signature against its key and that the key is
@@ -238,3 +244,99 @@ func (s *ReceiptStore) Clients() []ClientSummary {
 
 // hexHash is the lower-case hex of a hash.
 func hexHash(h [32]byte) string { return hex.EncodeToString(h[:]) }
+
+// PruneJob drops the receipts of job that a settled claim covers: its
+// receipts in seq order, counting units from pruned (the units of the
+// job's receipts dropped before), while the count stays within settled
+// units (a client's last receipt is kept, for its seq). It returns the
+// job's pruned units after, and rewrites the log
+// (compacted) when it dropped any.
+func (s *ReceiptStore) PruneJob(job, pruned, settled uint64) (uint64, int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	dropped := 0
+	for c, list := range s.byCli {
+		keep := list[:0:0]
+		for i, r := range list {
+			// A client's last receipt stays, so that its seq numbering
+			// goes on after a restart.
+			if r.JobID == job && pruned+r.Units <= settled && i < len(list)-1 {
+				pruned += r.Units
+				dropped++
+				continue
+			}
+			keep = append(keep, r)
+		}
+		if len(keep) != len(list) {
+			s.byCli[c] = keep
+		}
+	}
+	if dropped == 0 || s.f == nil {
+		return pruned, dropped, nil
+	}
+	return pruned, dropped, s.compact()
+}
+
+// Count is the number of receipts kept.
+func (s *ReceiptStore) Count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, list := range s.byCli {
+		n += len(list)
+	}
+	return n
+}
+
+// compact rewrites the log with the receipts kept (the caller holds mu):
+// a new file renamed over the old one, so a crash leaves one or the other.
+func (s *ReceiptStore) compact() error {
+	if err := s.w.Flush(); err != nil {
+		return err
+	}
+	path := s.f.Name()
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 1<<16)
+	clients := make([]string, 0, len(s.byCli))
+	for c := range s.byCli {
+		clients = append(clients, c)
+	}
+	sort.Strings(clients)
+	for _, c := range clients {
+		for _, r := range s.byCli[c] {
+			b, err := json.Marshal(r)
+			if err != nil {
+				f.Close()
+				return err
+			}
+			w.Write(b)
+			w.WriteByte('\n')
+		}
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	nf, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	s.f.Close()
+	s.f, s.w = nf, bufio.NewWriterSize(nf, 1<<16)
+	s.dirty = false
+	return nil
+}

@@ -45,6 +45,9 @@ type Config struct {
 	// Corrupt, when set, changes every output before it is signed: a
 	// dishonest provider, for tests and demonstrations of redundancy checks.
 	Corrupt func([]float32)
+	// Payments, when set, makes every request pay: it must carry a client
+	// voucher covering it (payment.go); without, requests are served free.
+	Payments *Payments
 }
 
 // Server is a running inference server.
@@ -300,8 +303,22 @@ func (s *Server) predict(w http.ResponseWriter, r *http.Request, k Key) error {
 	if err != nil {
 		return err
 	}
+	var jobID uint64
+	if s.cfg.Payments != nil {
+		if jobID, err = s.cfg.Payments.Authorize(r.Context(), client, k, r.Header.Get(HeaderVoucher), uint64(rows)); err != nil {
+			s.metrics.Refused.Inc()
+			var pe *PaymentError
+			if errors.As(err, &pe) {
+				return fail(http.StatusPaymentRequired, "%s", pe.Msg)
+			}
+			return err
+		}
+	}
 	out, err := s.batcher.Predict(r.Context(), m, x, rows)
 	if err != nil {
+		if jobID != 0 {
+			s.cfg.Payments.Release(jobID, uint64(rows))
+		}
 		return fail(http.StatusInternalServerError, "inference: %v", err)
 	}
 	if s.cfg.Corrupt != nil {
@@ -311,7 +328,7 @@ func (s *Server) predict(w http.ResponseWriter, r *http.Request, k Key) error {
 	rc := Receipt{Version: ReceiptVersion, Provider: s.cfg.Signer.Address(), Algo: s.cfg.Signer.Algo(), PubKey: s.cfg.Signer.PubKey(),
 		Client: client, ModelID: k.Model, Number: k.Version, RequestID: reqID,
 		InputHash: hexHash(HashFloats(x)), OutputHash: hexHash(HashFloats(out)), Units: uint64(rows),
-		Price: m.Info.Price, TimeUnixMs: time.Now().UnixMilli()}
+		Price: m.Info.Price, TimeUnixMs: time.Now().UnixMilli(), JobID: jobID}
 	rc.Seq = s.receipts.NextSeq(client)
 	if rc.Signature, err = s.cfg.Signer.Sign(rc.SignBytes()); err != nil {
 		return fail(http.StatusInternalServerError, "signing: %v", err)

@@ -95,6 +95,9 @@ func (s *Signer) Algo() string { return s.algo }
 // PubKey is the compressed secp256k1 (33 bytes) or ed25519 (32 bytes) public key.
 func (s *Signer) PubKey() []byte { return s.pub }
 
+// PrivKey is the signing key (a gateway signs its client's vouchers with it).
+func (s *Signer) PrivKey() cryptotypes.PrivKey { return s.priv }
+
 // Sign signs msg.
 func (s *Signer) Sign(msg []byte) ([]byte, error) { return s.priv.Sign(msg) }
 
