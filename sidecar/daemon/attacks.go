@@ -39,8 +39,9 @@ import (
 //
 //	wrong-aggregate attests (and would reveal) weights with one value
 //	                changed, as a faulty or lying aggregator would
-//	wrong-verdict   attests FAIL (at the first sampled step) on every
-//	                verification task, honest providers' included
+//	wrong-verdict   attests the opposite of its re-execution on every
+//	                verification task: FAIL (at the first sampled step)
+//	                for an honest provider, PASS for a cheating one
 const (
 	AttackSignFlip       = "sign-flip"
 	AttackGaussian       = "gaussian"

@@ -127,9 +127,14 @@ func (d *Daemon) verifyTask(ctx context.Context, t verifytypes.Task) {
 		return
 	}
 	if d.cfg.Attack == AttackWrongVerdict {
-		v = verifytypes.Verdict{TaskId: t.Id, Outcome: verifytypes.OUTCOME_UNAVAILABLE}
-		if len(t.SampledSteps) > 0 {
-			v = verifytypes.Verdict{TaskId: t.Id, Outcome: verifytypes.OUTCOME_FAIL, FirstDivergentStep: t.SampledSteps[0]}
+		// The opposite of the truth: FAIL an honest provider, PASS a cheat.
+		if v.Outcome == verifytypes.OUTCOME_PASS {
+			v = verifytypes.Verdict{TaskId: t.Id, Outcome: verifytypes.OUTCOME_UNAVAILABLE}
+			if len(t.SampledSteps) > 0 {
+				v = verifytypes.Verdict{TaskId: t.Id, Outcome: verifytypes.OUTCOME_FAIL, FirstDivergentStep: slices.Min(t.SampledSteps)}
+			}
+		} else {
+			v = verifytypes.Verdict{TaskId: t.Id, Outcome: verifytypes.OUTCOME_PASS}
 		}
 		reason = "wrong-verdict attack"
 	}
