@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"unsafe"
 
 	"github.com/cohortchain/cohort/sidecar/tensor"
 )
@@ -118,6 +119,13 @@ func (c Checkpoint) Clone() Checkpoint {
 
 const checkpointMagic = "cohort-checkpoint-v1"
 
+// littleEndian is whether float32s lie in memory as their little-endian
+// bits, so that encoding may copy them as they are.
+var littleEndian = func() bool {
+	x := uint32(1)
+	return *(*byte)(unsafe.Pointer(&x)) == 1
+}()
+
 // WriteTo writes c's canonical encoding, all integers little-endian:
 //
 //	"cohort-checkpoint-v1"
@@ -216,6 +224,9 @@ func writeSet(cw *countWriter, layout, vals tensor.Set) {
 		var data []float32
 		if v, ok := vals[name]; ok {
 			data = v.Data
+			if len(data) != len(t.Data) {
+				data = nil // check refuses this; never read past it
+			}
 		}
 		cw.u64(uint64(len(name)))
 		cw.write([]byte(name))
@@ -224,6 +235,11 @@ func writeSet(cw *countWriter, layout, vals tensor.Set) {
 			cw.u64(uint64(d))
 		}
 		cw.u64(uint64(len(t.Data)))
+		if littleEndian && data != nil {
+			// The float32s' memory is their little-endian bits already.
+			cw.write(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(data))), 4*len(data)))
+			continue
+		}
 		for i := 0; i < len(t.Data); i += 4096 {
 			chunk = chunk[:0]
 			for j := i; j < min(i+4096, len(t.Data)); j++ {
@@ -263,9 +279,13 @@ func (c *countWriter) u64(v uint64) {
 // spec s; it refuses anything that is not exactly one (so the sha256 of b
 // is the decoded checkpoint's Hash).
 func DecodeCheckpoint(b []byte, s Spec) (Checkpoint, error) {
-	template, err := Init(s, 0)
+	shapes, err := s.Shapes()
 	if err != nil {
 		return Checkpoint{}, err
+	}
+	template := tensor.Set{} // names and shapes only
+	for _, ns := range weightShapes(s, shapes) {
+		template[ns.name] = tensor.Tensor{Shape: ns.shape}
 	}
 	r := &reader{b: b}
 	if string(r.bytes(len(checkpointMagic))) != checkpointMagic {
@@ -323,7 +343,8 @@ func (r *reader) u64() uint64 {
 	return binary.LittleEndian.Uint64(b)
 }
 
-// set reads a tensor set that must have template's names and shapes.
+// set reads a tensor set that must have template's names and shapes
+// (template's data is not read).
 func (r *reader) set(template tensor.Set) tensor.Set {
 	if string(r.bytes(len("cohort-tensors-v1"))) != "cohort-tensors-v1" && r.err == nil {
 		r.err = errors.New("bad tensor set header")
@@ -353,17 +374,22 @@ func (r *reader) set(template tensor.Set) tensor.Set {
 				return nil
 			}
 		}
-		if n := r.u64(); n != uint64(len(t.Data)) {
+		elems := prod(t.Shape)
+		if n := r.u64(); n != uint64(elems) {
 			r.err = fmt.Errorf("tensor %q: %d elements", name, n)
 			return nil
 		}
-		raw := r.bytes(4 * len(t.Data))
+		raw := r.bytes(4 * elems)
 		if raw == nil {
 			return nil
 		}
-		d := make([]float32, len(t.Data))
-		for i := range d {
-			d[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+		d := make([]float32, elems)
+		if littleEndian {
+			copy(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(d))), 4*elems), raw)
+		} else {
+			for i := range d {
+				d[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+			}
 		}
 		out[name] = tensor.Tensor{Shape: append([]int(nil), t.Shape...), Data: d}
 	}

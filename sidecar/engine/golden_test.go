@@ -50,6 +50,9 @@ func TestGoldenBits(t *testing.T) {
 	mwh, err := mres.Weights.Hash()
 	require.NoError(t, err)
 	requireGolden(t, "MLP, SGD with momentum", mwh[:], "dbcb5f9d7ee33f14dd5e830945ea7d62253bbccfd967efb5dbd7d86b01337af6")
+	// The verification leaves: checkpoints (weights, optimizer state, step).
+	requireGolden(t, "CNN with dropout, Adam, leaf 4", res.Checkpoints[4][:], "06714a0c47e68412f871165f527649c3baed5bf9d0da32734774e181267ecee0")
+	requireGolden(t, "MLP, SGD with momentum, leaf 4", mres.Checkpoints[4][:], "1e07db9a6e3387e0fe2419db18045ae0e98dfa5970a3f2fd9719f9c6b3b5557c")
 }
 
 func requireGolden(t *testing.T, what string, got []byte, want string) {

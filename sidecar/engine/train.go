@@ -171,7 +171,7 @@ func Resume(s Spec, ck Checkpoint, data Dataset, cfg TrainConfig, steps int, eac
 			}
 		}
 	}
-	return r.checkpoint().Clone(), nil
+	return r.checkpoint(), nil // the run's own copy, not ck's
 }
 
 // StepFrom runs exactly one step, step ck.Step (0-based), from checkpoint
