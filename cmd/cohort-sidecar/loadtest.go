@@ -19,6 +19,9 @@ import (
 	"syscall"
 	"time"
 
+	sdkmath "cosmossdk.io/math"
+	"github.com/cosmos/cosmos-sdk/crypto/keys/secp256k1"
+	sdk "github.com/cosmos/cosmos-sdk/types"
 	"github.com/spf13/cobra"
 
 	"github.com/cohortchain/cohort/sidecar/blobstore"
@@ -59,6 +62,7 @@ Everything shares this machine's cores: the clients too.`,
 	f.DurationVar(&o.window, "batch-window", 200*time.Microsecond, "providers' batch window")
 	f.BoolVar(&o.json, "json", false, "clients send JSON instead of the binary form")
 	f.BoolVar(&o.noChecks, "no-checks", false, "turn the gateway's redundancy checks off")
+	f.BoolVar(&o.pay, "pay", false, "providers charge: every request carries a payment voucher the gateway signs for the client, checked by the provider (serve/payment.go)")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the gateway-N phase to this file")
 	f.StringVar(&o.dataDir, "data-dir", DefaultDataDir, "directory with the Fashion-MNIST IDX files (random inputs when absent)")
 	return cmd
@@ -69,7 +73,7 @@ type loadOpts struct {
 	clients, providers, hidden int
 	maxBatch                   int
 	window                     time.Duration
-	json, noChecks             bool
+	json, noChecks, pay        bool
 	dataDir, cpuProfile        string
 }
 
@@ -203,9 +207,21 @@ func runLoadtest(out io.Writer, o loadOpts) error {
 		}
 	}()
 	var disc gateway.StaticDiscovery
+	// With --pay: a client account with a lease of every provider.
+	clientKey := secp256k1.GenPrivKey()
+	clientAddr, _ := sdk.Bech32ifyAddressBytes(serve.AddressPrefix, clientKey.PubKey().Address())
+	var leases gateway.StaticLeases
 	for i := range o.providers {
-		s, err := serve.NewServer(serve.Config{Models: []serve.Key{key}, Loader: loader, Signer: serve.NewSecp256k1Signer(),
-			MaxBatch: o.maxBatch, BatchWindow: o.window, Logger: quiet})
+		signer := serve.NewSecp256k1Signer()
+		var pay *serve.Payments
+		if o.pay {
+			leases = append(leases, serve.Lease{JobID: uint64(i + 1), Client: clientAddr, Provider: signer.Address(), Model: key,
+				State: "JOB_STATE_LEASED", Units: 1 << 50, Escrow: sdkmath.NewInt(1 << 60), UnitCost: sdkmath.NewInt(11)})
+			pay = &serve.Payments{ChainID: "loadtest", Provider: signer.Address(), Leases: staticLeaseSource(leases),
+				PubKeys: gateway.StaticPubKeys{clientAddr: clientKey.PubKey()}, TTL: time.Hour}
+		}
+		s, err := serve.NewServer(serve.Config{Models: []serve.Key{key}, Loader: loader, Signer: signer,
+			MaxBatch: o.maxBatch, BatchWindow: o.window, Logger: quiet, Payments: pay})
 		if err != nil {
 			return err
 		}
@@ -219,8 +235,12 @@ func runLoadtest(out io.Writer, o loadOpts) error {
 		_ = i
 	}
 	const apiKey = "loadtest-api-key-0123456789"
-	gw, err := gateway.New(context.Background(), gateway.Config{Discovery: disc, NoChecks: o.noChecks, Logger: quiet,
-		Auth: &gateway.Authenticator{APIKeys: map[string]string{apiKey: "cohort1loadtest"}}})
+	var payers map[string]*gateway.Payer
+	if o.pay {
+		payers = map[string]*gateway.Payer{clientAddr: {ChainID: "loadtest", Account: clientAddr, Key: clientKey, Leases: leases}}
+	}
+	gw, err := gateway.New(context.Background(), gateway.Config{Discovery: disc, NoChecks: o.noChecks, Logger: quiet, Payers: payers,
+		Auth: &gateway.Authenticator{APIKeys: map[string]string{apiKey: clientAddr}}})
 	if err != nil {
 		return err
 	}
@@ -250,6 +270,7 @@ func runLoadtest(out io.Writer, o loadOpts) error {
 		idx := (worker*7919 + i) % len(bodies)
 		req, _ := http.NewRequest(http.MethodPost, predictURL, bytes.NewReader(bodies[idx]))
 		req.Header.Set("Content-Type", ctype)
+		req.Header.Set(serve.HeaderRows, "1")
 		req.Header.Set("Authorization", "Bearer "+apiKey)
 		resp, err := client.Do(req)
 		if err != nil {
@@ -269,8 +290,8 @@ func runLoadtest(out io.Writer, o loadOpts) error {
 	// Warm up connections and code paths.
 	measure("warm-up", o.clients, 300*time.Millisecond, viaGateway)
 
-	fmt.Fprintf(out, "inference load test: Fashion-MNIST MLP 784-%d-10, %d providers behind a gateway, loopback, GOMAXPROCS %d, %s %s, %d CPUs, %s form, redundancy checks %v\n",
-		o.hidden, o.providers, runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), ctype, !o.noChecks)
+	fmt.Fprintf(out, "inference load test: Fashion-MNIST MLP 784-%d-10, %d providers behind a gateway, loopback, GOMAXPROCS %d, %s %s, %d CPUs, %s form, redundancy checks %v, payment vouchers %v\n",
+		o.hidden, o.providers, runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), ctype, !o.noChecks, o.pay)
 	d1 := measure("direct-1", 1, o.duration, direct)
 	g1 := measure("gateway-1", 1, o.duration, viaGateway)
 	dN := measure(fmt.Sprintf("direct-%d", o.clients), o.clients, o.duration, direct)
@@ -308,6 +329,18 @@ func runLoadtest(out io.Writer, o loadOpts) error {
 		return errors.New("requests through the gateway failed")
 	}
 	return nil
+}
+
+// staticLeaseSource finds leases in a list (the load test's chain).
+type staticLeaseSource []serve.Lease
+
+func (s staticLeaseSource) Lease(_ context.Context, id uint64) (serve.Lease, error) {
+	for _, l := range s {
+		if l.JobID == id {
+			return l, nil
+		}
+	}
+	return serve.Lease{}, fmt.Errorf("no job %d", id)
 }
 
 // jsonInputs is {"inputs": [x]}.
