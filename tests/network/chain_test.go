@@ -34,11 +34,11 @@ import (
 	"github.com/cohortchain/cohort/testutil"
 )
 
-// chain is an in-process network whose validators' nodes ask the given
+// testChain is an in-process network whose validators' nodes ask the given
 // attestation sources for their vote extensions, and whose governance
 // votes in seconds, so that a test can turn vote extensions on the way a
 // live chain does: a proposal to x/consensus.
-type chain struct {
+type testChain struct {
 	net  *network.Network
 	cfg  network.Config
 	conn *grpc.ClientConn // validator 0's gRPC, the only one served
@@ -49,9 +49,11 @@ const govVotingPeriod = 20 * time.Second
 
 // newChain starts n validators; validator i's node takes its attestations
 // from sources[i] (nil: none).
-func newChain(t *testing.T, n int, sources []voteext.AttestationSource) *chain {
+func newChain(t *testing.T, n int, sources []voteext.AttestationSource) *testChain {
 	t.Helper()
 	cfg := testutil.NetworkConfig(n)
+	// Enough for the validators' accounts to fund providers' collateral.
+	cfg.StakingTokens = sdk.TokensFromConsensusPower(100_000, sdk.DefaultPowerReduction)
 	var gov govv1.GenesisState
 	cfg.Codec.MustUnmarshalJSON(cfg.GenesisState["gov"], &gov)
 	voting, expedited := govVotingPeriod, govVotingPeriod/2
@@ -76,7 +78,7 @@ func newChain(t *testing.T, n int, sources []voteext.AttestationSource) *chain {
 	net, err := network.New(t, t.TempDir(), cfg)
 	require.NoError(t, err)
 	t.Cleanup(net.Cleanup)
-	c := &chain{net: net, cfg: cfg}
+	c := &testChain{net: net, cfg: cfg}
 	c.conn, err = grpc.NewClient(net.Validators[0].AppConfig.GRPC.Address, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	require.NoError(t, err)
 	t.Cleanup(func() { c.conn.Close() })
@@ -87,7 +89,7 @@ func newChain(t *testing.T, n int, sources []voteext.AttestationSource) *chain {
 
 // broadcast signs msgs with validator i's account key, broadcasts them and
 // waits until they are in a block; the transaction must succeed.
-func (c *chain) broadcast(t *testing.T, i int, msgs ...sdk.Msg) *sdk.TxResponse {
+func (c *testChain) broadcast(t *testing.T, i int, msgs ...sdk.Msg) *sdk.TxResponse {
 	t.Helper()
 	res, err := c.tryBroadcast(i, msgs...)
 	require.NoError(t, err)
@@ -95,7 +97,7 @@ func (c *chain) broadcast(t *testing.T, i int, msgs ...sdk.Msg) *sdk.TxResponse 
 }
 
 // tryBroadcast is broadcast that reports a refusal or failure as an error.
-func (c *chain) tryBroadcast(i int, msgs ...sdk.Msg) (*sdk.TxResponse, error) {
+func (c *testChain) tryBroadcast(i int, msgs ...sdk.Msg) (*sdk.TxResponse, error) {
 	// Only validator 0 serves RPC and gRPC; the others sign with their keys.
 	val := c.net.Validators[i]
 	ctx := c.net.Validators[0].ClientCtx.WithKeyring(val.ClientCtx.Keyring)
@@ -153,7 +155,7 @@ func (c *chain) tryBroadcast(i int, msgs ...sdk.Msg) (*sdk.TxResponse, error) {
 // operator of a live chain would: an expedited proposal to x/consensus
 // that every validator votes for. It returns the height they are enabled
 // from, once the chain has passed it.
-func (c *chain) enableVoteExtensions(t *testing.T) int64 {
+func (c *testChain) enableVoteExtensions(t *testing.T) int64 {
 	t.Helper()
 	ctx := context.Background()
 	cons := consensustypes.NewQueryClient(c.conn)
