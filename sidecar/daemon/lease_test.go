@@ -21,6 +21,17 @@ var leaseSpec = engine.Spec{Layers: []engine.LayerSpec{
 	{Kind: engine.KindDense, Inputs: 12, Outputs: 10}, {Kind: engine.KindReLU}, {Kind: engine.KindDropout, Rate: 0.2}, {Kind: engine.KindDense, Inputs: 10, Outputs: 3},
 }}
 
+// TestVerdictSurvivesRestart: a verdict reached is read back unchanged.
+func TestVerdictSurvivesRestart(t *testing.T) {
+	d := testDaemon(t, Config{})
+	v := verifytypes.Verdict{TaskId: 9, Outcome: verifytypes.OUTCOME_FAIL, FirstDivergentStep: 17}
+	rec := verdictRecord{TaskID: 9, JobID: 2, Outcome: v.Outcome.String(), Step: 17, ResultHash: verifytypes.VerdictHash(v)}
+	require.NoError(t, d.state.update(func(s *state) { s.Verdicts[9] = rec }))
+	again, err := loadState(d.state.path)
+	require.NoError(t, err)
+	require.Equal(t, rec, again.Verdicts[9])
+}
+
 func testDaemon(t *testing.T, cfg Config) *Daemon {
 	t.Helper()
 	dir := t.TempDir()
@@ -67,6 +78,10 @@ func TestLeaseVerification(t *testing.T) {
 			require.NoError(t, err)
 			require.NoError(t, prov.state.update(func(s *state) { s.Leases[1] = rec }))
 			require.Len(t, rec.Snapshots, 1+60/7)
+			// The lease survives a restart.
+			again, err := loadState(prov.state.path)
+			require.NoError(t, err)
+			require.Equal(t, rec, again.Leases[1])
 			srv := httptest.NewServer(prov.Handler())
 
 			val := testDaemon(t, Config{UnavailableGrace: time.Hour})
