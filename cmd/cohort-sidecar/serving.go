@@ -332,13 +332,17 @@ func runGateway(ctx context.Context, s servingFlags, ccfg chain.Config, dir stri
 		}
 		log.Info("gateway pays for its account's requests", "account", p.Account)
 	}
+	var licences *serve.Licences
+	if c != nil {
+		licences = &serve.Licences{Q: regtypes.NewQueryClient(c.Conn())}
+	}
 	var lim *gateway.RateLimiter
 	if s.rate > 0 {
 		lim = &gateway.RateLimiter{Rate: s.rate, Burst: max(s.burst, 1)}
 	}
 	g, err := gateway.New(ctx, gateway.Config{Discovery: disc, Refresh: s.refresh, Auth: auth, Limiter: lim, TryTimeout: s.tryTimeout,
 		MaxTries: s.maxTries, MinCheckRate: s.checkMin, MaxCheckRate: s.checkMax, NoChecks: s.noChecks, MismatchLog: mlog, ProviderToken: s.providerToken,
-		Payers: payers, Reporter: reporter, Blobs: blobs, BlobURL: "http://" + s.serveListen,
+		Payers: payers, Reporter: reporter, Blobs: blobs, BlobURL: "http://" + s.serveListen, Licences: licences,
 		Logger: log.With("role", RoleGateway)})
 	if err != nil {
 		return err

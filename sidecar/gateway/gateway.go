@@ -60,6 +60,9 @@ type Config struct {
 	Reporter Reporter
 	Blobs    *blobstore.Store
 	BlobURL  string
+	// Licences, when set, refuses clients a model's licence denies (403)
+	// before any provider is asked.
+	Licences *serve.Licences
 	// Seed, when non-zero, seeds routing and sampling (tests).
 	Seed   uint64
 	Now    func() time.Time
@@ -250,6 +253,17 @@ func (g *Gateway) servePredict(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", "1")
 		answer(http.StatusTooManyRequests, "rate limit")
 		return
+	}
+	if g.cfg.Licences != nil {
+		ok, why, err := g.cfg.Licences.Allowed(r.Context(), k, client)
+		if err != nil {
+			answer(http.StatusServiceUnavailable, "checking the licence: "+err.Error())
+			return
+		}
+		if !ok {
+			answer(http.StatusForbidden, fmt.Sprintf("the licence of model %s denies %s: %s", k, client, why))
+			return
+		}
 	}
 	ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")
 	binaryIn := strings.TrimSpace(ct) == serve.ContentBinary

@@ -19,10 +19,12 @@ import (
 	"github.com/cosmos/cosmos-sdk/crypto/keys/secp256k1"
 	cryptotypes "github.com/cosmos/cosmos-sdk/crypto/types"
 	sdk "github.com/cosmos/cosmos-sdk/types"
+	"google.golang.org/grpc"
 
 	"github.com/cohortchain/cohort/sidecar/blobstore"
 	"github.com/cohortchain/cohort/sidecar/serve"
 	markettypes "github.com/cohortchain/cohort/x/market/types"
+	regtypes "github.com/cohortchain/cohort/x/registry/types"
 )
 
 const testChain = "cohort-test-1"
@@ -322,5 +324,35 @@ func TestMismatchIsReportedWithTheInput(t *testing.T) {
 		if h := serve.HashFloats(x); hex.EncodeToString(h[:]) != rc.InputHash {
 			t.Fatal("the served input is not the one the receipt names")
 		}
+	}
+}
+
+// denyAll is a registry whose licences deny everyone.
+type denyAll struct{ regtypes.QueryClient }
+
+func (denyAll) CanUse(context.Context, *regtypes.QueryCanUseRequest, ...grpc.CallOption) (*regtypes.QueryCanUseResponse, error) {
+	return &regtypes.QueryCanUseResponse{Allowed: false, Reason: "the model is restricted and the account is not on its allow list"}, nil
+}
+
+func TestLicenceDeniedIsRefused(t *testing.T) {
+	s := newPaidSetup(t, 1, 1_000_000, Config{NoChecks: true, Licences: &serve.Licences{Q: denyAll{}}})
+	_, _, code, err := predict(http.DefaultClient, s.url, testInputs(1, 1))
+	if code != http.StatusForbidden || !strings.Contains(err.Error(), "licence") {
+		t.Fatalf("denied client: %d %v", code, err)
+	}
+	// The provider refuses it too, whoever forwards it.
+	s.ps[0].Pay.Licences = &serve.Licences{Q: denyAll{}}
+	sig, _ := s.key.Sign(markettypes.VoucherSignBytes(testChain, 1, s.ps[0].Operator, 1, nil))
+	req, _ := http.NewRequest("POST", s.ps[0].URL+"/v1/models/1/versions/1:predict", strings.NewReader(string(serve.EncodeFloats(testInputs(1, 1)))))
+	req.Header.Set("Content-Type", serve.ContentBinary)
+	req.Header.Set(serve.HeaderClient, s.client)
+	req.Header.Set(serve.HeaderVoucher, serve.VoucherHeader{JobID: 1, CumulativeUnits: 1, Signature: sig}.Encode())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("provider: %d", resp.StatusCode)
 	}
 }
