@@ -9,7 +9,6 @@ import (
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	"github.com/cohortchain/cohort/x/market/types"
-	reputationtypes "github.com/cohortchain/cohort/x/reputation/types"
 )
 
 // MaxReasonLen bounds a dispute's reason.
@@ -75,7 +74,8 @@ func (k Keeper) Dispute(ctx context.Context, disputerStr string, jobID uint64, r
 // escrow and the provider's deposit, the disputer what is left of its
 // bond; x/verify has already slashed the provider's collateral with the
 // client as beneficiary. Not at fault (PASS): the lease settles as usual
-// and the rest of the bond goes to the provider. Undecided (the task
+// and the rest of the bond goes to the provider. The provider's reputation
+// records the outcome once, in x/verify (a dispute won or lost). Undecided (the task
 // expired): the lease settles as usual and the bond goes back to the
 // disputer, since nobody was shown to be at fault.
 func (k Keeper) resolveDispute(ctx context.Context, job *types.Job, taskID uint64, providerAtFault, undecided bool) error {
@@ -102,9 +102,6 @@ func (k Keeper) resolveDispute(ctx context.Context, job *types.Job, taskID uint6
 		if err := k.refundEscrow(ctx, job); err != nil {
 			return err
 		}
-		if err := k.reputation.Record(ctx, provider, reputationtypes.OUTCOME_DISPUTE_LOST); err != nil {
-			return err
-		}
 		if err := k.setState(ctx, job, types.JOB_STATE_FAILED, fmt.Sprintf("dispute lost by the provider (verification task %d)", taskID)); err != nil {
 			return err
 		}
@@ -117,9 +114,6 @@ func (k Keeper) resolveDispute(ctx context.Context, job *types.Job, taskID uint6
 		}
 	default:
 		if err := k.pay(ctx, provider, job.Dispute.Bond); err != nil {
-			return err
-		}
-		if err := k.reputation.Record(ctx, provider, reputationtypes.OUTCOME_DISPUTE_WON); err != nil {
 			return err
 		}
 		if err := k.settle(ctx, job, fmt.Sprintf("dispute won by the provider (verification task %d)", taskID)); err != nil {

@@ -19,6 +19,10 @@ import (
 //     being caught): slash_fraction of the provider's collateral is slashed
 //     with the client as beneficiary (x/provider), its reputation goes down
 //     (OUTCOME_VERIFICATION_FAILED, severe, or _UNAVAILABLE).
+//   - A challenge task (a client's dispute, or anyone's challenge of a
+//     decided task) is a dispute of the work: its verdict is recorded as
+//     OUTCOME_DISPUTE_WON or _LOST instead, once; the market records no
+//     reputation of its own when the verdict settles a dispute.
 //   - Either way, a market job is told (MarketKeeper.OnVerified): a failed
 //     result still inside its challenge window is refunded to the client,
 //     and a disputed one is settled by the verdict.
@@ -77,6 +81,12 @@ func (k Keeper) applyVerdict(ctx context.Context, params types.Params, t *types.
 		}
 	default:
 		return fmt.Errorf("%w: verdict outcome %s", types.ErrUnknownVerdict, v.Outcome)
+	}
+	if t.Challenge {
+		outcome = reputationtypes.OUTCOME_DISPUTE_LOST
+		if to == types.TASK_STATE_PASSED {
+			outcome = reputationtypes.OUTCOME_DISPUTE_WON
+		}
 	}
 	if k.reputation != nil {
 		if err := k.reputation.Record(ctx, provider, outcome); err != nil {
