@@ -397,7 +397,9 @@ func (g *Gateway) forward(ctx context.Context, k serve.Key, flat []byte, client,
 		}
 		errs = append(errs, fmt.Errorf("%s: %w", p.URL, err))
 	}
-	if refused != nil && len(errs) == 0 {
+	if refused != nil {
+		// The providers that answered want payment: that is the client's
+		// problem to fix (the others being down is not).
 		return result{}, nil, refused
 	}
 	if len(errs) == 0 {
