@@ -416,13 +416,16 @@ func (g *Gateway) call(ctx context.Context, p *provider, k serve.Key, flat []byt
 	if err != nil {
 		return result{}, err
 	}
-	if payer := g.cfg.Payers[client]; payer != nil {
-		v, err := payer.Voucher(p.Operator, k, units)
+	payer := g.cfg.Payers[client]
+	var vh serve.VoucherHeader
+	if payer != nil {
+		v, h, err := payer.voucher(p.Operator, k, units)
 		if err != nil {
 			return result{}, errSkip
 		}
 		req.Header.Set(serve.HeaderVoucher, v)
 		g.metrics.Vouchers.Inc()
+		vh = h
 	}
 	req.Header.Set("Content-Type", serve.ContentBinary)
 	req.Header.Set(serve.HeaderClient, client)
@@ -442,6 +445,10 @@ func (g *Gateway) call(ctx context.Context, p *provider, k serve.Key, flat []byt
 		p.done(outcomeNeutral, d, g.cfg.Now())
 	default:
 		p.done(outcomeFail, d, g.cfg.Now())
+	}
+	var se2 *statusError
+	if payer != nil && errors.As(err, &se2) && se2.code == http.StatusPaymentRequired {
+		payer.Refused(vh.JobID, vh.CumulativeUnits, units)
 	}
 	g.metrics.Upstream.WithLabelValues(p.URL, outcome).Inc()
 	if err == nil {

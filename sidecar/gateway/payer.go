@@ -177,11 +177,28 @@ func (p *Payer) Pays(provider string, k serve.Key) bool {
 // the lease's cumulative units, this request included. It returns the
 // HeaderVoucher value.
 func (p *Payer) Voucher(provider string, k serve.Key, units uint64) (string, error) {
+	h, _, err := p.voucher(provider, k, units)
+	return h, err
+}
+
+// Refused takes back the units of a voucher the provider refused (402:
+// it served nothing and kept nothing), when no later voucher of the lease
+// was signed since; otherwise they stay counted (the provider may hold a
+// later voucher covering them).
+func (p *Payer) Refused(job, cumulative, units uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cum[job] == cumulative && cumulative >= units {
+		p.cum[job] -= units
+	}
+}
+
+func (p *Payer) voucher(provider string, k serve.Key, units uint64) (string, serve.VoucherHeader, error) {
 	p.mu.Lock()
 	job, ok := p.jobs[payKey{provider, k}]
 	if !ok {
 		p.mu.Unlock()
-		return "", errNoLease
+		return "", serve.VoucherHeader{}, errNoLease
 	}
 	if p.cum == nil {
 		p.cum = map[uint64]uint64{}
@@ -191,7 +208,9 @@ func (p *Payer) Voucher(provider string, k serve.Key, units uint64) (string, err
 	p.mu.Unlock()
 	sig, err := p.Key.Sign(markettypes.VoucherSignBytes(p.ChainID, job, provider, c, nil))
 	if err != nil {
-		return "", fmt.Errorf("gateway: signing a voucher: %w", err)
+		p.Refused(job, c, units)
+		return "", serve.VoucherHeader{}, fmt.Errorf("gateway: signing a voucher: %w", err)
 	}
-	return serve.VoucherHeader{JobID: job, CumulativeUnits: c, Signature: sig}.Encode(), nil
+	vh := serve.VoucherHeader{JobID: job, CumulativeUnits: c, Signature: sig}
+	return vh.Encode(), vh, nil
 }
