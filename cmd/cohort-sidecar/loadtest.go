@@ -62,6 +62,7 @@ Everything shares this machine's cores: the clients too.`,
 	f.DurationVar(&o.window, "batch-window", 200*time.Microsecond, "providers' batch window")
 	f.BoolVar(&o.json, "json", false, "clients send JSON instead of the binary form")
 	f.BoolVar(&o.noChecks, "no-checks", false, "turn the gateway's redundancy checks off")
+	f.Uint64Var(&o.credit, "voucher-credit", 0, "with --pay: units a voucher covers beyond those sent (one signature per credit+1 units)")
 	f.BoolVar(&o.pay, "pay", false, "providers charge: every request carries a payment voucher the gateway signs for the client, checked by the provider (serve/payment.go)")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the gateway-N phase to this file")
 	f.StringVar(&o.dataDir, "data-dir", DefaultDataDir, "directory with the Fashion-MNIST IDX files (random inputs when absent)")
@@ -74,6 +75,7 @@ type loadOpts struct {
 	maxBatch                   int
 	window                     time.Duration
 	json, noChecks, pay        bool
+	credit                     uint64
 	dataDir, cpuProfile        string
 }
 
@@ -237,7 +239,7 @@ func runLoadtest(out io.Writer, o loadOpts) error {
 	const apiKey = "loadtest-api-key-0123456789"
 	var payers map[string]*gateway.Payer
 	if o.pay {
-		payers = map[string]*gateway.Payer{clientAddr: {ChainID: "loadtest", Account: clientAddr, Key: clientKey, Leases: leases}}
+		payers = map[string]*gateway.Payer{clientAddr: {ChainID: "loadtest", Account: clientAddr, Key: clientKey, Leases: leases, Credit: o.credit}}
 	}
 	gw, err := gateway.New(context.Background(), gateway.Config{Discovery: disc, NoChecks: o.noChecks, Logger: quiet, Payers: payers,
 		Auth: &gateway.Authenticator{APIKeys: map[string]string{apiKey: clientAddr}}})
@@ -290,8 +292,8 @@ func runLoadtest(out io.Writer, o loadOpts) error {
 	// Warm up connections and code paths.
 	measure("warm-up", o.clients, 300*time.Millisecond, viaGateway)
 
-	fmt.Fprintf(out, "inference load test: Fashion-MNIST MLP 784-%d-10, %d providers behind a gateway, loopback, GOMAXPROCS %d, %s %s, %d CPUs, %s form, redundancy checks %v, payment vouchers %v\n",
-		o.hidden, o.providers, runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), ctype, !o.noChecks, o.pay)
+	fmt.Fprintf(out, "inference load test: Fashion-MNIST MLP 784-%d-10, %d providers behind a gateway, loopback, GOMAXPROCS %d, %s %s, %d CPUs, %s form, redundancy checks %v, payment vouchers %v (credit %d)\n",
+		o.hidden, o.providers, runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), ctype, !o.noChecks, o.pay, o.credit)
 	d1 := measure("direct-1", 1, o.duration, direct)
 	g1 := measure("gateway-1", 1, o.duration, viaGateway)
 	dN := measure(fmt.Sprintf("direct-%d", o.clients), o.clients, o.duration, direct)

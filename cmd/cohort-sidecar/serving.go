@@ -59,6 +59,7 @@ type servingFlags struct {
 	refresh        time.Duration
 	noSignedClient bool
 	providerToken  string
+	voucherCredit  uint64
 }
 
 func (s *servingFlags) register(f *pflag.FlagSet) {
@@ -84,6 +85,7 @@ func (s *servingFlags) register(f *pflag.FlagSet) {
 	f.BoolVar(&s.noChecks, "no-checks", false, "gateway: no redundancy checks")
 	f.StringVar(&s.mismatchLog, "mismatch-log", "", "gateway: file to append redundancy mismatches to (default <dir>/mismatches.jsonl)")
 	f.DurationVar(&s.refresh, "refresh", 30*time.Second, "gateway: how often to read the providers from the chain")
+	f.Uint64Var(&s.voucherCredit, "voucher-credit", 0, "gateway: units a payment voucher covers beyond those sent (0: one voucher per request for exactly what was sent; c: one signature per c+1 units, up to c units a lease's provider may claim unserved)")
 	f.BoolVar(&s.noSignedClient, "api-keys-only", false, "gateway: refuse signed requests (no chain look-ups of client keys)")
 }
 
@@ -320,7 +322,7 @@ func runGateway(ctx context.Context, s servingFlags, ccfg chain.Config, dir stri
 			return err
 		}
 		p := &gateway.Payer{ChainID: c.ChainID(), Account: signer.Address(), Key: signer.PrivKey(),
-			Leases: gateway.ChainLeases{Q: markettypes.NewQueryClient(c.Conn())}, Path: filepath.Join(dir, "gateway-vouchers.json")}
+			Leases: gateway.ChainLeases{Q: markettypes.NewQueryClient(c.Conn())}, Path: filepath.Join(dir, "gateway-vouchers.json"), Credit: s.voucherCredit}
 		if err := p.Load(); err != nil {
 			return err
 		}

@@ -448,7 +448,7 @@ func (g *Gateway) call(ctx context.Context, p *provider, k serve.Key, flat []byt
 	}
 	var se2 *statusError
 	if payer != nil && errors.As(err, &se2) && se2.code == http.StatusPaymentRequired {
-		payer.Refused(vh.JobID, vh.CumulativeUnits, units)
+		payer.Refused(vh.JobID, units)
 	}
 	g.metrics.Upstream.WithLabelValues(p.URL, outcome).Inc()
 	if err == nil {

@@ -29,10 +29,18 @@ import (
 // for the next one, and when none is left the client gets the 402 with its
 // message ("out of funds: top up job N").
 //
-// The cumulative count is kept in Path across restarts (written every
-// refresh and at Close); a voucher sent to a provider that then failed
-// stays valid, so a client may pay for requests in flight to a provider
-// that died (at most MaxTries-1 requests' units per failure).
+// Credit is how far ahead of the units used a voucher is signed: with
+// Credit 0 every request carries a new voucher for exactly the units sent
+// so far; with Credit c a voucher covers c units more, and the requests
+// it covers carry it again (no new signature, and the provider checks a
+// voucher only when it is higher than the best it holds), so signing and
+// checking cost once per c+1 units. What the client risks is the credit:
+// a provider may claim up to Credit units it did not serve, per lease.
+//
+// The signed count is kept in Path across restarts (written every
+// refresh); a voucher sent to a provider that then failed stays valid, so
+// a client may pay for requests in flight to a provider that died. A
+// request a provider refused (402) does not count.
 type Payer struct {
 	ChainID string
 	Account string
@@ -40,10 +48,30 @@ type Payer struct {
 	// Leases lists the account's live inference leases (ChainLeases).
 	Leases LeaseLister
 	Path   string
+	Credit uint64
 
 	mu   sync.Mutex
-	cum  map[uint64]uint64
+	cum  map[uint64]*payJob
 	jobs map[payKey]uint64
+}
+
+// payJob is what a payer has sent on one lease: units used by requests,
+// the highest voucher signed, and its header.
+type payJob struct {
+	used, signed uint64
+	header       string
+}
+
+func (p *Payer) job(id uint64) *payJob {
+	if p.cum == nil {
+		p.cum = map[uint64]*payJob{}
+	}
+	j := p.cum[id]
+	if j == nil {
+		j = &payJob{}
+		p.cum[id] = j
+	}
+	return j
 }
 
 type payKey struct {
@@ -109,12 +137,12 @@ func (p *Payer) Refresh(ctx context.Context) error {
 	}
 	p.mu.Lock()
 	p.jobs = jobs
-	if p.cum == nil {
-		p.cum = map[uint64]uint64{}
-	}
 	// Never below what the chain has claimed already.
 	for _, l := range list {
-		p.cum[l.JobID] = max(p.cum[l.JobID], l.Settled+l.Pending)
+		j := p.job(l.JobID)
+		if c := l.Settled + l.Pending; c > j.signed {
+			j.used, j.signed, j.header = c, c, ""
+		}
 	}
 	p.mu.Unlock()
 	return p.Save()
@@ -124,7 +152,7 @@ func (p *Payer) Refresh(ctx context.Context) error {
 func (p *Payer) Load() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.cum = map[uint64]uint64{}
+	p.cum = map[uint64]*payJob{}
 	if p.Path == "" {
 		return nil
 	}
@@ -140,7 +168,7 @@ func (p *Payer) Load() error {
 	}
 	for k, v := range m {
 		if id, err := strconv.ParseUint(k, 10, 64); err == nil {
-			p.cum[id] = v
+			p.cum[id] = &payJob{used: v, signed: v}
 		}
 	}
 	return nil
@@ -153,8 +181,8 @@ func (p *Payer) Save() error {
 	}
 	p.mu.Lock()
 	m := make(map[string]uint64, len(p.cum))
-	for id, v := range p.cum {
-		m[strconv.FormatUint(id, 10)] = v
+	for id, j := range p.cum {
+		m[strconv.FormatUint(id, 10)] = j.signed
 	}
 	p.mu.Unlock()
 	b, _ := json.Marshal(m)
@@ -181,36 +209,40 @@ func (p *Payer) Voucher(provider string, k serve.Key, units uint64) (string, err
 	return h, err
 }
 
-// Refused takes back the units of a voucher the provider refused (402:
-// it served nothing and kept nothing), when no later voucher of the lease
-// was signed since; otherwise they stay counted (the provider may hold a
-// later voucher covering them).
-func (p *Payer) Refused(job, cumulative, units uint64) {
+// Refused takes back the units of a request a provider refused (402: it
+// served nothing). The voucher signed stays the highest; the next
+// requests are covered by it until they use it up.
+func (p *Payer) Refused(job, units uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.cum[job] == cumulative && cumulative >= units {
-		p.cum[job] -= units
+	if j := p.cum[job]; j != nil && j.used >= units {
+		j.used -= units
 	}
 }
 
+// voucher counts units on provider's lease for k and returns the header of
+// a voucher covering them: the last one signed when it does, else a new
+// one for the units used plus Credit (signed under the lock, so that a
+// request never carries a voucher lower than one signed before it).
 func (p *Payer) voucher(provider string, k serve.Key, units uint64) (string, serve.VoucherHeader, error) {
 	p.mu.Lock()
-	job, ok := p.jobs[payKey{provider, k}]
+	defer p.mu.Unlock()
+	id, ok := p.jobs[payKey{provider, k}]
 	if !ok {
-		p.mu.Unlock()
 		return "", serve.VoucherHeader{}, errNoLease
 	}
-	if p.cum == nil {
-		p.cum = map[uint64]uint64{}
+	j := p.job(id)
+	j.used += units
+	if j.used <= j.signed && j.header != "" {
+		return j.header, serve.VoucherHeader{JobID: id, CumulativeUnits: j.signed}, nil
 	}
-	p.cum[job] += units
-	c := p.cum[job]
-	p.mu.Unlock()
-	sig, err := p.Key.Sign(markettypes.VoucherSignBytes(p.ChainID, job, provider, c, nil))
+	c := j.used + p.Credit
+	sig, err := p.Key.Sign(markettypes.VoucherSignBytes(p.ChainID, id, provider, c, nil))
 	if err != nil {
-		p.Refused(job, c, units)
+		j.used -= units
 		return "", serve.VoucherHeader{}, fmt.Errorf("gateway: signing a voucher: %w", err)
 	}
-	vh := serve.VoucherHeader{JobID: job, CumulativeUnits: c, Signature: sig}
-	return vh.Encode(), vh, nil
+	vh := serve.VoucherHeader{JobID: id, CumulativeUnits: c, Signature: sig}
+	j.signed, j.header = c, vh.Encode()
+	return j.header, vh, nil
 }

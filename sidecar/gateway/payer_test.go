@@ -356,3 +356,23 @@ func TestLicenceDeniedIsRefused(t *testing.T) {
 		t.Fatalf("provider: %d", resp.StatusCode)
 	}
 }
+
+// With credit, a voucher covers units ahead and is sent again until they
+// are used: the provider's best voucher is at most Credit above the units
+// it served.
+func TestVoucherCredit(t *testing.T) {
+	s := newPaidSetup(t, 1, 1_000_000, Config{NoChecks: true})
+	s.g.cfg.Payers[s.client].Credit = 4
+	for i := 0; i < 10; i++ {
+		if _, _, _, err := predict(http.DefaultClient, s.url, testInputs(1, uint64(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := s.ps[0].Pay.Claims()
+	if len(c) != 1 || c[0].Voucher.CumulativeUnits < 10 || c[0].Voucher.CumulativeUnits > 14 {
+		t.Fatalf("claims %+v: want one voucher of 10 to 14 units", c)
+	}
+	if err := markettypes.VerifyVoucher(c[0].Voucher, c[0].Signature, s.key.PubKey()); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -268,13 +268,20 @@ func (p *Payments) Authorize(ctx context.Context, client string, k Key, header s
 			return 0, fail(http.StatusForbidden, "the licence of model %s denies %s: %s", k, client, why)
 		}
 	}
-	v := markettypes.Voucher{ChainId: p.ChainID, JobId: vh.JobID, Provider: p.Provider, CumulativeUnits: vh.CumulativeUnits}
-	pk, err := p.pubKey(ctx, l.Client)
-	if err != nil {
-		return 0, fail(http.StatusForbidden, "client key: %v", err)
-	}
-	if err := markettypes.VerifyVoucher(v, vh.Signature, pk); err != nil {
-		return 0, fail(http.StatusForbidden, "%v", err)
+	// A voucher no higher than the best held adds nothing: it is not
+	// checked (the best was), and the request is served against the best.
+	p.mu.Lock()
+	best := p.job(vh.JobID).Best
+	p.mu.Unlock()
+	if vh.CumulativeUnits > best {
+		v := markettypes.Voucher{ChainId: p.ChainID, JobId: vh.JobID, Provider: p.Provider, CumulativeUnits: vh.CumulativeUnits}
+		pk, err := p.pubKey(ctx, l.Client)
+		if err != nil {
+			return 0, fail(http.StatusForbidden, "client key: %v", err)
+		}
+		if err := markettypes.VerifyVoucher(v, vh.Signature, pk); err != nil {
+			return 0, fail(http.StatusForbidden, "%v", err)
+		}
 	}
 	if err := p.reserve(l, vh, units); err != nil {
 		// The lease may have been topped up or resumed since it was read.
