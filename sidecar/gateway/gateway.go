@@ -350,7 +350,10 @@ func (g *Gateway) unpaid(k serve.Key, client string) map[*provider]bool {
 		return out
 	}
 	for _, p := range g.table.candidates(k, nil) {
-		if !payer.Pays(p.Operator, k) {
+		p.mu.Lock()
+		op := p.Operator
+		p.mu.Unlock()
+		if !payer.Pays(op, k) {
 			out[p] = true
 		}
 	}
@@ -419,7 +422,10 @@ func (g *Gateway) call(ctx context.Context, p *provider, k serve.Key, flat []byt
 	payer := g.cfg.Payers[client]
 	var vh serve.VoucherHeader
 	if payer != nil {
-		v, h, err := payer.voucher(p.Operator, k, units)
+		p.mu.Lock()
+		op := p.Operator
+		p.mu.Unlock()
+		v, h, err := payer.voucher(op, k, units)
 		if err != nil {
 			return result{}, errSkip
 		}
