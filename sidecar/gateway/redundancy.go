@@ -18,10 +18,12 @@ import (
 //	rate(reputation) = MinRate + (MaxRate − MinRate) × (1 − reputation)
 //
 // (the reputation of the provider that answered, clamped to [0, 1]) the
-// same input goes to a second provider serving the model, chosen by the
-// routing rule among the others. The check runs after the client has its
-// answer (it adds no latency) and is billed to the gateway's own client
-// id (Config.CheckClient), not the client's. The two receipts' output
+// same input goes to a second provider serving the model, chosen at
+// random among the others (not by the routing rule: a provider must not
+// escape checks by being slow, dear or new). The check runs after the
+// client has its answer (it adds no latency) and is billed to the
+// gateway's own client id (Config.CheckClient), or, for a client the
+// gateway pays for, to that client's lease with the second provider. The two receipts' output
 // hashes are compared; the engine is deterministic, so honest providers
 // agree bit for bit. A mismatch is kept with both signed receipts (each
 // verified against its provider's key: a receipt that does not verify is
@@ -170,7 +172,7 @@ func (g *Gateway) maybeCheck(k serve.Key, body []byte, first *provider, primary 
 	}
 	exclude[first] = true
 	cands := g.table.candidates(k, exclude)
-	second := g.table.pick(cands)
+	second := g.table.pickAny(cands)
 	if second == nil {
 		g.metrics.Checks.WithLabelValues("skipped").Inc()
 		return
@@ -200,7 +202,7 @@ func (g *Gateway) maybeCheck(k serve.Key, body []byte, first *provider, primary 
 		m := Mismatch{Time: g.cfg.Now(), Model: k.String(), InputHash: primary.InputHash, Primary: primary, Secondary: res.receipt,
 			PrimaryValid: serve.VerifyReceipt(&primary) == nil, SecondaryValid: serve.VerifyReceipt(&res.receipt) == nil}
 		exclude[second] = true
-		if third := g.table.pick(g.table.candidates(k, exclude)); third != nil {
+		if third := g.table.pickAny(g.table.candidates(k, exclude)); third != nil {
 			actx, cancel := context.WithTimeout(context.Background(), g.cfg.TryTimeout)
 			if ar, err := g.call(actx, third, k, body, checkClient, primary.RequestID, primary.Units); err == nil {
 				m.Arbiter = &ar.receipt

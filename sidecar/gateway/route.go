@@ -151,6 +151,33 @@ func (t *table) pick(cands []*provider) *provider {
 	return a
 }
 
+// pickAny picks one of the healthy candidates uniformly at random (the
+// one back soonest when all are backing off); nil when there are none.
+// Redundancy checks choose with it, not by the routing rule: a provider
+// must not escape checks by being slow or dear.
+func (t *table) pickAny(cands []*provider) *provider {
+	now := t.now()
+	var healthy []*provider
+	var soonest *provider
+	var soonestAt time.Time
+	for _, p := range cands {
+		p.mu.Lock()
+		down, until := now.Before(p.downUntil), p.downUntil
+		p.mu.Unlock()
+		if !down {
+			healthy = append(healthy, p)
+		} else if soonest == nil || until.Before(soonestAt) {
+			soonest, soonestAt = p, until
+		}
+	}
+	if len(healthy) == 0 {
+		return soonest
+	}
+	t.rmu.Lock()
+	defer t.rmu.Unlock()
+	return healthy[t.rng.IntN(len(healthy))]
+}
+
 // cost is the routing rule's cost of p (see the top of this file).
 func cost(p *provider, prior, meanPrice float64) float64 {
 	p.mu.Lock()

@@ -411,7 +411,19 @@ func TestInferenceNetwork(t *testing.T) {
 	// Traffic until a redundancy check (once the gateway has read the new
 	// lease) finds provider 2 out.
 	for i := 0; infMetric(t, gw+"/metrics", "cohort_gateway_verification_mismatches_total") <= 0; i++ {
-		require.Less(t, i, 3000, "no redundancy check caught provider 2 (it served %d)", served(2))
+		if i == 1000 {
+			resp, err := http.Get(gw + "/metrics")
+			if err == nil {
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				for _, l := range strings.Split(string(b), "\n") {
+					if strings.HasPrefix(l, "cohort_gateway_upstream_requests") || strings.HasPrefix(l, "cohort_gateway_redundancy") {
+						t.Log(l)
+					}
+				}
+			}
+			t.Fatalf("no redundancy check caught provider 2 (it served %d)", served(2))
+		}
 		predict(input(int64(200_000 + i)))
 	}
 	if t.Failed() {
