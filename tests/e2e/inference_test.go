@@ -8,7 +8,6 @@ import (
 	"math/rand"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -49,16 +48,9 @@ func TestInferenceNetwork(t *testing.T) {
 	}
 	start := time.Now()
 	work := t.TempDir()
-	sc := filepath.Join(work, "cohort-sidecar")
-	out, err := exec.Command("go", "build", "-o", sc, "github.com/cohortchain/cohort/cmd/cohort-sidecar").CombinedOutput()
-	require.NoError(t, err, string(out))
-
-	cfgBytes, err := os.ReadFile("../../config.yml")
-	require.NoError(t, err)
-	cfg := strings.Replace(string(cfgBytes), `        task_deadline_blocks: "15"`, `        task_deadline_blocks: "60"`, 1)
-	require.NotEqual(t, string(cfgBytes), cfg, "config.yml's verify params moved")
-	cfgPath := filepath.Join(work, "config.yml")
-	require.NoError(t, os.WriteFile(cfgPath, []byte(cfg), 0o644))
+	procs := newProcesses(t, work)
+	spawn := procs.spawn
+	cfgPath := repoConfigWith(t, work, `        task_deadline_blocks: "15"`, `        task_deadline_blocks: "60"`)
 
 	const offset = 6000
 	n := newNet(t, 1, offset, "--config", cfgPath)
@@ -87,56 +79,20 @@ func TestInferenceNetwork(t *testing.T) {
 		r := csubmit(from, args...)
 		require.Zerof(t, r.Code, "%v: %s", args, r.RawLog)
 	}
-	clientToml, err := os.ReadFile(filepath.Join(home, "config", "client.toml"))
-	require.NoError(t, err)
-	chainID := regexp.MustCompile(`chain-id = "([^"]*)"`).FindStringSubmatch(string(clientToml))[1]
+	chainID := chainIDOf(t, home)
 	nodeRPC := fmt.Sprintf("tcp://127.0.0.1:%d", offset+26657)
 	grpcAddr := fmt.Sprintf("127.0.0.1:%d", offset+9090)
 
 	// The model: a 16 → 16 → 10 MLP.
 	modelDir := filepath.Join(work, "model")
-	out, err = exec.Command(sc, "init-model", "--model", "mlp", "--width", "16", "--hidden", "16", "--seed", "1", "--out", modelDir).Output()
-	require.NoError(t, err)
-	var model map[string]any
-	require.NoError(t, json.Unmarshal(out, &model))
-	str := func(k string) string { return fmt.Sprint(model[k]) }
+	model := initModel(t, modelDir)
+	str := func(k string) string { return model[k] }
 	specBlob, err := os.ReadFile(filepath.Join(modelDir, "spec.json"))
 	require.NoError(t, err)
 	spec, err := engine.DecodeSpec(specBlob)
 	require.NoError(t, err)
 	weights, err := engine.Init(spec, 1)
 	require.NoError(t, err)
-
-	procs := map[string]*exec.Cmd{}
-	var pmu sync.Mutex
-	t.Cleanup(func() {
-		for _, p := range procs {
-			_ = p.Process.Kill()
-			_, _ = p.Process.Wait()
-		}
-		if t.Failed() {
-			logs, _ := filepath.Glob(filepath.Join(work, "*.log"))
-			for _, l := range logs {
-				b, _ := os.ReadFile(l)
-				lines := strings.Split(string(b), "\n")
-				if len(lines) > 40 {
-					lines = lines[len(lines)-40:]
-				}
-				t.Logf("--- %s ---\n%s", filepath.Base(l), strings.Join(lines, "\n"))
-			}
-		}
-	})
-	spawn := func(name string, args ...string) {
-		t.Helper()
-		f, err := os.OpenFile(filepath.Join(work, name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-		require.NoError(t, err)
-		cmd := exec.Command(sc, args...)
-		cmd.Stdout, cmd.Stderr = f, f
-		require.NoError(t, cmd.Start())
-		pmu.Lock()
-		procs[name] = cmd
-		pmu.Unlock()
-	}
 
 	// The validator's sidecar: serves the weights, re-executes tasks.
 	spawn("validator", "run", "--role", "validator", "--listen", "127.0.0.1:7700", "--dir", filepath.Join(work, "validator"),
@@ -158,7 +114,7 @@ func TestInferenceNetwork(t *testing.T) {
 		runJSON(t, &r, append(append([]string{"tx"}, args...), "--from", fmt.Sprintf("provider%d", k), "--home", provHome, "--keyring-backend", "test",
 			"--node", nodeRPC, "--chain-id", chainID, "--fees", "5000ucohort", "--gas", "400000", "-y")...)
 		require.Zerof(t, r.Code, "%v: %s", args, r.RawLog)
-		infWaitTx(t, c, r.TxHash)
+		waitTx(t, c, r.TxHash)
 	}
 	serveURL := func(k int) string { return fmt.Sprintf("http://127.0.0.1:%d", 7711+k) }
 	var reg sync.WaitGroup
@@ -297,9 +253,7 @@ func TestInferenceNetwork(t *testing.T) {
 			for i := 0; i < each; i++ {
 				if done.Load() >= workers*each/3 {
 					kill.Do(func() {
-						pmu.Lock()
-						p := procs["provider0"]
-						pmu.Unlock()
+						p := procs.get("provider0")
 						_ = p.Process.Signal(syscall.SIGKILL)
 						_, _ = p.Process.Wait()
 						t.Logf("killed provider 0 after %d requests", done.Load())
@@ -483,20 +437,6 @@ func TestInferenceNetwork(t *testing.T) {
 	require.Contains(t, string(gwLog), "redundancy mismatch reported on chain")
 	t.Logf("phase 4: %d task(s) against provider 2 (%+v), its collateral now %s; inference network end to end in %s", len(tasks), tasks, p2, time.Since(start).Round(time.Second))
 	infClaimGas(t, work)
-}
-
-// infWaitTx waits until a transaction is in a block, by polling q tx.
-func infWaitTx(t *testing.T, c client, hash string) {
-	t.Helper()
-	require.Eventuallyf(t, func() bool {
-		var r txResult
-		b, err := execCommand(append([]string{"q", "tx", hash, "-o", "json"}, c.home...)...).Output()
-		if err != nil || json.Unmarshal(b, &r) != nil {
-			return false
-		}
-		require.Zerof(t, r.Code, "tx %s: %s", hash, r.RawLog)
-		return true
-	}, time.Minute, 250*time.Millisecond, "tx %s not included", hash)
 }
 
 // infMetric reads a counter without labels from a Prometheus endpoint (-1 when unreadable).

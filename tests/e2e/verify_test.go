@@ -3,10 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -34,20 +31,13 @@ func TestProofOfCompute(t *testing.T) {
 	}
 	start := time.Now()
 	work := t.TempDir()
-	sc := filepath.Join(work, "cohort-sidecar")
-	build := exec.Command("go", "build", "-o", sc, "github.com/cohortchain/cohort/cmd/cohort-sidecar")
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, string(out))
+	procs := newProcesses(t, work)
+	spawn := procs.spawn
 
 	// config.yml with a committee of all four validators and a task
 	// deadline long enough for a loaded machine.
-	cfgBytes, err := os.ReadFile("../../config.yml")
-	require.NoError(t, err)
-	cfg := strings.Replace(string(cfgBytes), `        task_deadline_blocks: "15"`, `        task_deadline_blocks: "60"
-        committee_size: "4"`, 1)
-	require.NotEqual(t, string(cfgBytes), cfg, "config.yml's verify params moved")
-	cfgPath := filepath.Join(work, "config.yml")
-	require.NoError(t, os.WriteFile(cfgPath, []byte(cfg), 0o644))
+	cfgPath := repoConfigWith(t, work, `        task_deadline_blocks: "15"`, `        task_deadline_blocks: "60"
+        committee_size: "4"`)
 
 	const offset = 5000
 	n := newNet(t, 4, offset, "--config", cfgPath)
@@ -59,47 +49,14 @@ func TestProofOfCompute(t *testing.T) {
 	}
 	n.waitHeight(t, 0, 3, 2*time.Minute)
 	c := n.client(t, 0)
-	clientToml, err := os.ReadFile(filepath.Join(n.nodes[0].home, "config", "client.toml"))
-	require.NoError(t, err)
-	chainID := regexp.MustCompile(`chain-id = "([^"]*)"`).FindStringSubmatch(string(clientToml))[1]
+	chainID := chainIDOf(t, n.nodes[0].home)
 	nodeRPC := fmt.Sprintf("tcp://127.0.0.1:%d", offset+26657)
 	grpc := func(i int) string { return fmt.Sprintf("127.0.0.1:%d", offset+9090+2*i) }
 
 	// The model: a 16 → 16 → 10 MLP, its spec and initial weights.
 	modelDir := filepath.Join(work, "model")
-	out, err = exec.Command(sc, "init-model", "--model", "mlp", "--width", "16", "--hidden", "16", "--seed", "1", "--out", modelDir).Output()
-	require.NoError(t, err)
-	var model map[string]any
-	require.NoError(t, json.Unmarshal(out, &model))
-	str := func(k string) string { return fmt.Sprint(model[k]) }
-
-	var procs []*exec.Cmd
-	t.Cleanup(func() {
-		for _, p := range procs {
-			_ = p.Process.Kill()
-			_, _ = p.Process.Wait()
-		}
-		if t.Failed() {
-			logs, _ := filepath.Glob(filepath.Join(work, "*.log"))
-			for _, l := range logs {
-				b, _ := os.ReadFile(l)
-				lines := strings.Split(string(b), "\n")
-				if len(lines) > 40 {
-					lines = lines[len(lines)-40:]
-				}
-				t.Logf("--- %s ---\n%s", filepath.Base(l), strings.Join(lines, "\n"))
-			}
-		}
-	})
-	spawn := func(name string, args ...string) {
-		t.Helper()
-		f, err := os.Create(filepath.Join(work, name+".log"))
-		require.NoError(t, err)
-		cmd := exec.Command(sc, args...)
-		cmd.Stdout, cmd.Stderr = f, f
-		require.NoError(t, cmd.Start())
-		procs = append(procs, cmd)
-	}
+	model := initModel(t, modelDir)
+	str := func(k string) string { return model[k] }
 
 	// Validators' sidecars; validator 3's lies.
 	mirrors := "http://127.0.0.1:7500,http://127.0.0.1:7501,http://127.0.0.1:7502,http://127.0.0.1:7503"
@@ -285,19 +242,4 @@ func TestProofOfCompute(t *testing.T) {
 		}
 	}
 	t.Logf("proof-of-compute end to end in %s", time.Since(start).Round(time.Second))
-}
-
-// waitTx waits until a transaction is in a block, by polling q tx.
-func waitTx(t *testing.T, c client, hash string) {
-	t.Helper()
-	require.Eventuallyf(t, func() bool {
-		var r txResult
-		cmd := execCommand(append([]string{"q", "tx", hash, "-o", "json"}, c.home...)...)
-		b, err := cmd.Output()
-		if err != nil || json.Unmarshal(b, &r) != nil {
-			return false
-		}
-		require.Zerof(t, r.Code, "tx %s: %s", hash, r.RawLog)
-		return true
-	}, time.Minute, 250*time.Millisecond, "tx %s not included", hash)
 }
