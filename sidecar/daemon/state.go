@@ -5,8 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sync"
+
+	"github.com/cohortchain/cohort/sidecar/durable"
 )
 
 // state is what the daemon has done, kept in state.json so that a restart
@@ -68,8 +69,7 @@ func loadState(path string) (*state, error) {
 	return s, nil
 }
 
-// update applies fn under the lock and writes the state durably (a
-// temporary file, fsynced, renamed over the old one).
+// update applies fn under the lock and writes the state durably.
 func (s *state) update(fn func(*state)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -78,31 +78,7 @@ func (s *state) update(fn func(*state)) error {
 	if err != nil {
 		return err
 	}
-	tmp := s.path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, s.path); err != nil {
-		return err
-	}
-	dir, err := os.Open(filepath.Dir(s.path))
-	if err != nil {
-		return err
-	}
-	defer dir.Close()
-	return dir.Sync()
+	return durable.WriteFile(s.path, b, 0o644)
 }
 
 // read calls fn under the lock.

@@ -12,6 +12,8 @@ import (
 	"github.com/cohortchain/cohort/sidecar/compress"
 	"github.com/cohortchain/cohort/sidecar/tensor"
 	"github.com/cohortchain/cohort/x/federated/types"
+
+	"github.com/cohortchain/cohort/sidecar/durable"
 )
 
 // Compression of updates (RunSpec.compression).
@@ -160,21 +162,5 @@ func (r *Residuals) Set(run uint64, v []float32) error {
 	if err := os.MkdirAll(r.dir, 0o755); err != nil {
 		return err
 	}
-	tmp := r.path(run) + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, r.path(run))
+	return durable.WriteFile(r.path(run), b, 0o644)
 }

@@ -13,6 +13,8 @@ import (
 
 	"github.com/cohortchain/cohort/sidecar/serve"
 	markettypes "github.com/cohortchain/cohort/x/market/types"
+
+	"github.com/cohortchain/cohort/sidecar/durable"
 )
 
 // Paying providers.
@@ -186,11 +188,7 @@ func (p *Payer) Save() error {
 	}
 	p.mu.Unlock()
 	b, _ := json.Marshal(m)
-	tmp := p.Path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, p.Path)
+	return durable.WriteFile(p.Path, b, 0o600)
 }
 
 // Pays says whether the payer has a lease with provider for k.

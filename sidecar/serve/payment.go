@@ -18,6 +18,8 @@ import (
 	cryptotypes "github.com/cosmos/cosmos-sdk/crypto/types"
 
 	markettypes "github.com/cohortchain/cohort/x/market/types"
+
+	"github.com/cohortchain/cohort/sidecar/durable"
 )
 
 // Payment for inference.
@@ -177,11 +179,7 @@ func (p *Payments) Save() error {
 	if err != nil {
 		return err
 	}
-	tmp := p.Path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, p.Path)
+	return durable.WriteFile(p.Path, b, 0o600)
 }
 
 func (p *Payments) job(id uint64) *jobPay {
