@@ -162,17 +162,7 @@ func (d *Daemon) reexecuteTraining(ctx context.Context, t verifytypes.Task) (ver
 	if err != nil {
 		return pass, "", err
 	}
-	key := verifyKey(t.Id)
-	d.mu.Lock()
-	if d.seen == nil {
-		d.seen = map[string]time.Time{}
-	}
-	first, ok := d.seen[key]
-	if !ok {
-		first = time.Now()
-		d.seen[key] = first
-	}
-	d.mu.Unlock()
+	first := d.firstSeen(verifyKey(t.Id))
 	return d.checkTraining(ctx, t, x, first)
 }
 

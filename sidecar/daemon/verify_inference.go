@@ -46,17 +46,7 @@ func (d *Daemon) reexecuteInference(ctx context.Context, t verifytypes.Task) (ve
 	if err != nil {
 		return pass, fmt.Errorf("job %d names no registry model version: %w", t.Work.JobId, err)
 	}
-	key := verifyKey(t.Id)
-	d.mu.Lock()
-	if d.seen == nil {
-		d.seen = map[string]time.Time{}
-	}
-	first, ok := d.seen[key]
-	if !ok {
-		first = time.Now()
-		d.seen[key] = first
-	}
-	d.mu.Unlock()
+	first := d.firstSeen(verifyKey(t.Id))
 
 	input, err := d.getBytes(ctx, t.Work.Location, MaxInferenceInput)
 	if err != nil {
