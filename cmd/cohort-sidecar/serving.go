@@ -89,6 +89,19 @@ func (s *servingFlags) register(f *pflag.FlagSet) {
 	f.BoolVar(&s.noSignedClient, "api-keys-only", false, "gateway: refuse signed requests (no chain look-ups of client keys)")
 }
 
+// keyringSigner is the signer of ccfg's key (--from in --home's keyring).
+func keyringSigner(ccfg chain.Config) (*serve.Signer, error) {
+	enc, err := chain.Encoding()
+	if err != nil {
+		return nil, err
+	}
+	kr, err := keyring.New(sdk.KeyringServiceName(), ccfg.KeyringBackend, ccfg.Home, os.Stdin, enc.Codec)
+	if err != nil {
+		return nil, err
+	}
+	return serve.SignerFromKeyring(kr, ccfg.From)
+}
+
 // startProviderServing starts the inference API of a provider when
 // --serve-models is set; it stops with ctx.
 func startProviderServing(ctx context.Context, s servingFlags, ccfg chain.Config, c *chain.Client, store *blobstore.Store, dir string, log *slog.Logger) error {
@@ -96,15 +109,7 @@ func startProviderServing(ctx context.Context, s servingFlags, ccfg chain.Config
 	if err != nil || len(keys) == 0 {
 		return err
 	}
-	enc, err := chain.Encoding()
-	if err != nil {
-		return err
-	}
-	kr, err := keyring.New(sdk.KeyringServiceName(), ccfg.KeyringBackend, ccfg.Home, os.Stdin, enc.Codec)
-	if err != nil {
-		return err
-	}
-	signer, err := serve.SignerFromKeyring(kr, ccfg.From)
+	signer, err := keyringSigner(ccfg)
 	if err != nil {
 		return err
 	}
@@ -306,15 +311,7 @@ func runGateway(ctx context.Context, s servingFlags, ccfg chain.Config, dir stri
 	var reporter gateway.Reporter
 	var blobs *blobstore.Store
 	if ccfg.From != "" {
-		enc, err := chain.Encoding()
-		if err != nil {
-			return err
-		}
-		kr, err := keyring.New(sdk.KeyringServiceName(), ccfg.KeyringBackend, ccfg.Home, os.Stdin, enc.Codec)
-		if err != nil {
-			return err
-		}
-		signer, err := serve.SignerFromKeyring(kr, ccfg.From)
+		signer, err := keyringSigner(ccfg)
 		if err != nil {
 			return err
 		}
