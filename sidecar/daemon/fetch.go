@@ -109,32 +109,10 @@ func (d *Daemon) specOf(ctx context.Context, run fedtypes.Run) (engine.Spec, err
 		}
 		hash = resp.Model.Architecture.SpecHash
 	}
-	d.mu.Lock()
-	s, ok := d.specs[string(hash)]
-	d.mu.Unlock()
-	if ok {
-		return s, nil
-	}
-	var h [32]byte
-	if len(hash) != len(h) {
-		return engine.Spec{}, fmt.Errorf("run %d names no engine spec hash", run.Id)
-	}
-	copy(h[:], hash)
-	ref, err := d.store.Stat(h)
+	s, err := d.specByHash(ctx, hash)
 	if err != nil {
-		return engine.Spec{}, fmt.Errorf("spec %X of run %d is not in this sidecar's store (start it with --spec): %w", hash, run.Id, err)
+		return engine.Spec{}, fmt.Errorf("run %d: %w", run.Id, err)
 	}
-	b, err := d.store.Get(ref, engine.MaxSpecBytes)
-	if err != nil {
-		return engine.Spec{}, err
-	}
-	s, err = engine.DecodeSpec(b)
-	if err != nil {
-		return engine.Spec{}, err
-	}
-	d.mu.Lock()
-	d.specs[string(hash)] = s
-	d.mu.Unlock()
 	return s, nil
 }
 

@@ -177,7 +177,12 @@ func (d *Daemon) execJobFor(ctx context.Context, job markettypes.Job, attack str
 	if err != nil {
 		return nil, fmt.Errorf("model %d version %d: %w", mid, vnum, err)
 	}
-	spec, err := d.specByHash(mresp.Model.Architecture.SpecHash)
+	var sources []string
+	if job.Lease != nil && job.Lease.Result != nil && job.Lease.Result.Location != "" {
+		sources = append(sources, job.Lease.Result.Location) // the provider's server
+	}
+	sources = append(append(sources, vresp.Version.Locations...), d.cfg.Mirrors...)
+	spec, err := d.specByHash(ctx, mresp.Model.Architecture.SpecHash, sources...)
 	if err != nil {
 		return nil, err
 	}
@@ -211,8 +216,14 @@ func (d *Daemon) execJobFor(ctx context.Context, job markettypes.Job, attack str
 	return x, nil
 }
 
-// specByHash is the engine spec of hash from the store.
-func (d *Daemon) specByHash(hash []byte) (engine.Spec, error) {
+// specByHash is the engine spec whose canonical encoding has sha256 hash:
+// cached, or in the own store (--import), or else fetched from the first of
+// sources (blob locations or blob server URLs) that serves it, checked
+// against hash and kept. A validator on the committee of a job whose
+// model it never imported thus gets the spec from the provider, which
+// trained with it, or from the weights' server. With no sources only a
+// spec held here will do.
+func (d *Daemon) specByHash(ctx context.Context, hash []byte, sources ...string) (engine.Spec, error) {
 	d.mu.Lock()
 	s, ok := d.specs[string(hash)]
 	d.mu.Unlock()
@@ -222,15 +233,35 @@ func (d *Daemon) specByHash(hash []byte) (engine.Spec, error) {
 	if len(hash) != 32 {
 		return engine.Spec{}, fmt.Errorf("spec hash of %d bytes", len(hash))
 	}
+	var b []byte
 	ref, err := d.store.Stat([32]byte(hash))
-	if err != nil {
-		return engine.Spec{}, fmt.Errorf("spec %X is not in this sidecar's store (start it with --import spec.json): %w", hash, err)
+	if err == nil {
+		b, err = d.store.Get(ref, engine.MaxSpecBytes)
 	}
-	b, err := d.store.Get(ref, engine.MaxSpecBytes)
 	if err != nil {
-		return engine.Spec{}, err
+		var errs []error
+		for _, src := range sources {
+			c, cerr := blobstore.ClientFor(src)
+			if cerr != nil {
+				errs = append(errs, cerr)
+				continue
+			}
+			fctx, cancel := context.WithTimeout(ctx, d.cfg.FetchTimeout)
+			b, err = c.FetchHash(fctx, [32]byte(hash), engine.MaxSpecBytes)
+			cancel()
+			if err == nil {
+				break
+			}
+			errs = append(errs, err)
+		}
+		if b == nil {
+			return engine.Spec{}, fmt.Errorf("spec %X is neither in this sidecar's store (--import spec.json) nor served by %d sources: %w", hash, len(sources), errors.Join(errs...))
+		}
 	}
 	if s, err = engine.DecodeSpec(b); err != nil {
+		return engine.Spec{}, err
+	}
+	if _, err := d.store.PutBytes(b); err != nil {
 		return engine.Spec{}, err
 	}
 	d.mu.Lock()

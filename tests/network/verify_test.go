@@ -143,10 +143,9 @@ func TestProofOfComputeInProcess(t *testing.T) {
 	require.NoError(t, err)
 	wref, err := cars[0].d.Store().PutBytes(weights)
 	require.NoError(t, err)
-	for _, car := range cars { // validators re-execute with the spec they hold (--import)
-		_, err = car.d.Store().PutBytes(specBlob)
-		require.NoError(t, err)
-	}
+	// The validators never import the spec: each fetches it from the
+	// provider whose work it re-executes, checked against the registry's
+	// spec hash.
 	_, err = client.Broadcast(ctx, &regtypes.MsgRegisterModel{Owner: client.AddressString(), Name: "poc-mlp", Task: "classification",
 		Architecture: regtypes.Architecture{SpecFormat: engine.SpecFormat, SpecHash: specHash[:]},
 		License:      regtypes.License{SpdxId: "Apache-2.0"}, Public: true})
