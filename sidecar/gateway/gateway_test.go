@@ -349,6 +349,9 @@ func TestRoutingRule(t *testing.T) {
 		byURL[p.URL] = p
 	}
 	byURL["fast"].ewma, byURL["slow"].ewma, byURL["shady"].ewma = 0.001, 0.004, 0.001
+	for _, p := range byURL {
+		p.measured = clock.t
+	}
 	picks := map[string]int{}
 	for range 3000 {
 		picks[tb.pick(tb.candidates(testKey, nil)).URL]++
@@ -371,6 +374,46 @@ func TestRoutingRule(t *testing.T) {
 	}
 	if !seen {
 		t.Fatal("a provider whose back-off ended is never picked")
+	}
+}
+
+// TestSlowAnswerAges: under concurrent traffic, a provider measured slow
+// once (a cold start) loses every comparison at first, but its stale
+// measurement ages toward the fresh providers' latency, so it takes its
+// share of the load again and is measured anew.
+func TestSlowAnswerAges(t *testing.T) {
+	clock := &fakeClock{t: time.Unix(1_800_000_000, 0)}
+	tb := &table{rng: newRand(2), now: clock.now}
+	tb.set([]ProviderInfo{{URL: "warm", Models: []serve.Key{testKey}, Reputation: 0.9}, {URL: "cold", Models: []serve.Key{testKey}, Reputation: 0.9}})
+	warm, cold := tb.list[0], tb.list[1]
+	serveOne := func(p *provider, d time.Duration) {
+		p.start()
+		p.done(outcomeOK, d, clock.t)
+	}
+	serveOne(cold, 2*time.Second)
+	serveOne(warm, time.Millisecond)
+	warm.start() // concurrent traffic: warm always has a request in flight
+	share := func() float64 {
+		n := 0
+		for range 1000 {
+			p := tb.pick(tb.candidates(testKey, nil))
+			if p == cold {
+				n++
+				serveOne(cold, time.Millisecond) // it is warm now
+			} else {
+				serveOne(warm, time.Millisecond)
+			}
+			clock.t = clock.t.Add(10 * time.Millisecond)
+		}
+		return float64(n) / 1000
+	}
+	if s := share(); s > 0.01 {
+		t.Fatalf("the provider measured slow a moment ago got %.1f%% of the requests", 100*s)
+	}
+	clock.t = clock.t.Add(20 * LatencyHalfLife) // only warm answered meanwhile
+	warm.measured = clock.t
+	if s := share(); s < 0.3 {
+		t.Fatalf("a provider measured slow long ago never comes back: %.1f%% of the requests", 100*s)
 	}
 }
 

@@ -18,10 +18,16 @@ import (
 //	price factor     = 1 + PriceWeight × price / mean price of the candidates
 //	trust            = 0.05 + reputation          (reputation in [0, 1])
 //
-// The latency EWMA (weight EWMAWeight per answer) starts at the mean of the
-// providers already measured (1 ms when none is), so a new provider is
-// tried. A request goes to the cheaper of two candidates drawn at random
-// ("power of two choices"): load spreads over good providers instead of
+// The latency EWMA (weight EWMAWeight per answer) starts at the prior: the
+// mean of the providers measured within the last LatencyHalfLife (of all
+// measured when none was; 1 ms when none is), so a new provider is tried.
+// A measurement ages: the longer a provider has not answered, the closer
+// its expected latency moves to the prior (halfway every LatencyHalfLife),
+// so one slow answer (a cold start, a hiccup) cannot keep a provider out
+// of the comparisons for ever, which would also keep it from ever being
+// measured again; and its next answer weighs the more, the staler the
+// estimate it updates. A request goes to the cheaper of two candidates
+// drawn at random ("power of two choices"): load spreads over good providers instead of
 // piling onto the single best one, the best still gets the most, and a
 // provider far worse than the rest is rarely picked. Providers that failed
 // (connection refused, 5xx, per-try timeout) are skipped until their
@@ -33,6 +39,9 @@ const (
 	PriceWeight = 0.5
 	BackoffBase = 250 * time.Millisecond
 	BackoffMax  = 10 * time.Second
+	// LatencyHalfLife is how fast an unrefreshed latency measurement
+	// returns to the mean of the providers measured.
+	LatencyHalfLife = 5 * time.Second
 )
 
 // provider is a ProviderInfo with what the gateway measured.
@@ -40,6 +49,7 @@ type provider struct {
 	ProviderInfo
 	mu        sync.Mutex
 	ewma      float64 // seconds; 0 = not measured
+	measured  time.Time
 	inflight  int
 	fails     int
 	downUntil time.Time
@@ -110,7 +120,7 @@ func (t *table) pick(cands []*provider) *provider {
 	var healthy []*provider
 	var soonest *provider
 	var soonestAt time.Time
-	priceSum, measured, latSum := 0.0, 0, 0.0
+	priceSum, measured, latSum, fresh, freshSum := 0.0, 0, 0.0, 0, 0.0
 	for _, p := range cands {
 		p.mu.Lock()
 		down, until := now.Before(p.downUntil), p.downUntil
@@ -118,6 +128,10 @@ func (t *table) pick(cands []*provider) *provider {
 		if p.ewma > 0 {
 			measured++
 			latSum += p.ewma
+			if now.Sub(p.measured) < LatencyHalfLife {
+				fresh++
+				freshSum += p.ewma
+			}
 		}
 		p.mu.Unlock()
 		if !down {
@@ -130,7 +144,10 @@ func (t *table) pick(cands []*provider) *provider {
 		return soonest
 	}
 	prior := 1e-3
-	if measured > 0 {
+	switch {
+	case fresh > 0:
+		prior = freshSum / float64(fresh)
+	case measured > 0:
 		prior = latSum / float64(measured)
 	}
 	meanPrice := priceSum / float64(len(cands))
@@ -145,7 +162,7 @@ func (t *table) pick(cands []*provider) *provider {
 		j++
 	}
 	a, b := healthy[i], healthy[j]
-	if cost(b, prior, meanPrice) < cost(a, prior, meanPrice) {
+	if cost(b, prior, meanPrice, now) < cost(a, prior, meanPrice, now) {
 		return b
 	}
 	return a
@@ -179,12 +196,13 @@ func (t *table) pickAny(cands []*provider) *provider {
 }
 
 // cost is the routing rule's cost of p (see the top of this file).
-func cost(p *provider, prior, meanPrice float64) float64 {
+func cost(p *provider, prior, meanPrice float64, now time.Time) float64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	lat := p.ewma
-	if lat == 0 {
-		lat = prior
+	lat := prior
+	if p.ewma > 0 {
+		age := now.Sub(p.measured).Seconds() / LatencyHalfLife.Seconds()
+		lat = prior + (p.ewma-prior)*math.Exp2(-math.Max(0, age))
 	}
 	expected := (lat + 1e-4) * float64(1+p.inflight)
 	priceFactor := 1.0
@@ -221,8 +239,11 @@ func (p *provider) done(outcome int, d time.Duration, now time.Time) {
 		if p.ewma == 0 {
 			p.ewma = s
 		} else {
-			p.ewma = (1-EWMAWeight)*p.ewma + EWMAWeight*s
+			// The old estimate weighs less the staler it is.
+			keep := (1 - EWMAWeight) * math.Exp2(-math.Max(0, now.Sub(p.measured).Seconds())/LatencyHalfLife.Seconds())
+			p.ewma = keep*p.ewma + (1-keep)*s
 		}
+		p.measured = now
 		p.fails = 0
 		p.downUntil = time.Time{}
 		p.served++
