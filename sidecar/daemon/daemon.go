@@ -143,6 +143,8 @@ type Daemon struct {
 	jobs     map[uint64]*execJob
 	datasets map[string]engine.Dataset
 	inflight map[uint64]bool
+	// trainingLease is the job whose lease trains in the background (0: none).
+	trainingLease uint64
 }
 
 // New opens the daemon's store and state. The chain client must sign with

@@ -107,7 +107,9 @@ func (d *Daemon) jobsOf(ctx context.Context, req *markettypes.QueryJobsRequest) 
 }
 
 // executeLease trains job (unless done before a restart) and submits its
-// result.
+// result. Training runs in the background, one lease at a time, so that a
+// long job does not hold up the poll loop (heartbeats, federated rounds);
+// the poll after it ends submits the result.
 func (d *Daemon) executeLease(ctx context.Context, job markettypes.Job) error {
 	var rec leaseRecord
 	var done bool
@@ -116,20 +118,38 @@ func (d *Daemon) executeLease(ctx context.Context, job markettypes.Job) error {
 		return nil
 	}
 	if !done {
+		d.mu.Lock()
+		busy := d.trainingLease != 0
+		d.mu.Unlock()
+		if busy {
+			return nil
+		}
 		x, err := d.execJobFor(ctx, job, d.cfg.Attack)
 		if err != nil {
 			d.logOnce(fmt.Sprintf("lease/%d", job.Id), "cannot execute training lease", "job", job.Id, "err", err)
 			return nil
 		}
-		start := time.Now()
-		rec, err = d.train(x)
-		if err != nil {
-			return err
-		}
-		if err := d.state.update(func(s *state) { s.Leases[job.Id] = rec }); err != nil {
-			return err
-		}
-		d.log.Info("trained lease", "job", job.Id, "steps", rec.Steps, "took", time.Since(start), "root", rec.Root, "attack", d.cfg.Attack)
+		d.mu.Lock()
+		d.trainingLease = job.Id
+		d.mu.Unlock()
+		go func() {
+			defer func() {
+				d.mu.Lock()
+				d.trainingLease = 0
+				d.mu.Unlock()
+			}()
+			start := time.Now()
+			rec, err := d.train(x)
+			if err == nil {
+				err = d.state.update(func(s *state) { s.Leases[job.Id] = rec })
+			}
+			if err != nil {
+				d.log.Error("training lease failed; retrying on the next poll", "job", job.Id, "err", err)
+				return
+			}
+			d.log.Info("trained lease", "job", job.Id, "steps", rec.Steps, "took", time.Since(start), "root", rec.Root, "attack", d.cfg.Attack)
+		}()
+		return nil
 	}
 	hash, _ := hex.DecodeString(rec.ResultHash)
 	root, _ := hex.DecodeString(rec.Root)
