@@ -134,3 +134,28 @@ func TestLeaseVerification(t *testing.T) {
 		}
 	}
 }
+
+// TestValidatorForgetsDecidedTasks: a validator drops the jobs and
+// first-seen times of tasks no longer open to it, and keeps those of open
+// ones and of federated rounds; a provider keeps its jobs.
+func TestValidatorForgetsDecidedTasks(t *testing.T) {
+	d := &Daemon{cfg: Config{Role: RoleValidator}, jobs: map[uint64]*execJob{1: {}, 2: {}}, seen: map[string]time.Time{}}
+	for _, k := range []string{verifyKey(10), verifyKey(20), "round/1"} {
+		d.firstSeen(k)
+	}
+	d.forgetDecided([]verifytypes.Task{
+		{Id: 10, State: verifytypes.TASK_STATE_OPEN, Work: verifytypes.Work{JobId: 1}},
+		{Id: 20, State: verifytypes.TASK_STATE_PASSED, Work: verifytypes.Work{JobId: 2}},
+	})
+	if _, ok := d.jobs[1]; !ok || len(d.jobs) != 1 {
+		t.Fatalf("jobs kept: %v", d.jobs)
+	}
+	if _, ok := d.seen[verifyKey(10)]; !ok || len(d.seen) != 2 {
+		t.Fatalf("first-seen kept: %v", d.seen)
+	}
+	p := &Daemon{cfg: Config{Role: RoleProvider}, jobs: map[uint64]*execJob{1: {}}}
+	p.forgetDecided(nil)
+	if len(p.jobs) != 1 {
+		t.Fatal("a provider forgot its lease")
+	}
+}

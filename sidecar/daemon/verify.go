@@ -48,7 +48,10 @@ type verdictRecord struct {
 }
 
 // verifyKey is a task's attestation key (apart from round keys).
-func verifyKey(id uint64) string { return fmt.Sprintf("verify/%020d", id) }
+func verifyKey(id uint64) string { return fmt.Sprintf(verifyKeyPrefix+"%020d", id) }
+
+// verifyKeyPrefix begins every verifyKey.
+const verifyKeyPrefix = "verify/"
 
 // errNotYet says evidence could not be fetched but the grace is not over.
 var errNotYet = errors.New("evidence not available yet")
@@ -100,7 +103,38 @@ func (d *Daemon) verifyStep(ctx context.Context) error {
 		}
 	}
 	d.setAttestations(verifytypes.AttestationKind, atts)
+	d.forgetDecided(tasks)
 	return nil
+}
+
+// forgetDecided drops what no open task of this validator needs any more:
+// the jobs made executable for re-execution (their data and initial
+// weights) and when tasks were first seen. A verification under way keeps
+// what it holds. Only a validator forgets jobs: a provider needs its own
+// leases' to serve their evidence.
+func (d *Daemon) forgetDecided(tasks []verifytypes.Task) {
+	if d.cfg.Role != RoleValidator {
+		return
+	}
+	jobs, keys := map[uint64]bool{}, map[string]bool{}
+	for _, t := range tasks {
+		if t.State == verifytypes.TASK_STATE_OPEN {
+			jobs[t.Work.JobId] = true
+			keys[verifyKey(t.Id)] = true
+		}
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for id := range d.jobs {
+		if !jobs[id] {
+			delete(d.jobs, id)
+		}
+	}
+	for k := range d.seen {
+		if strings.HasPrefix(k, verifyKeyPrefix) && !keys[k] {
+			delete(d.seen, k)
+		}
+	}
 }
 
 // verifyTask reaches a verdict on t and records it, or leaves it for the
