@@ -278,6 +278,14 @@ func (c client) q(v any, args ...string) {
 	runJSON(c.t, v, append(append([]string{"q"}, args...), c.home...)...)
 }
 
+// tryQ is q that reports a failure instead of failing the test: polling
+// conditions (require.Eventually) run outside the test's goroutine, where
+// failing the test would stop the poll instead of retrying it.
+func (c client) tryQ(v any, args ...string) bool {
+	out, err := exec.Command(cohortd, append(append(append([]string{"q"}, args...), c.home...), "-o", "json")...).Output()
+	return err == nil && json.Unmarshal(out, v) == nil
+}
+
 // addr is the address of a key in the node's keyring.
 func (c client) addr(name string) string {
 	c.t.Helper()

@@ -324,8 +324,8 @@ func TestInferenceNetwork(t *testing.T) {
 	for _, k := range []int{1, 3} {
 		id := jobOf[k]
 		require.Eventuallyf(t, func() bool {
-			j := job(id)
-			return atoi(j.Job.Lease.SettledUnits) == served(k) && atoi(j.Job.Lease.PendingUnits) == 0
+			var j jobView
+			return c.tryQ(&j, "market", "job", id) && atoi(j.Job.Lease.SettledUnits) == served(k) && atoi(j.Job.Lease.PendingUnits) == 0
 		}, time.Minute, 500*time.Millisecond, "provider %d's job %s settles what it served (%d)", k, id, served(k))
 		j := job(id)
 		units := atoi(j.Job.Lease.SettledUnits)
@@ -341,8 +341,13 @@ func TestInferenceNetwork(t *testing.T) {
 	// Provider 0 was killed: what it claimed before is paid. carol gets
 	// the licence of every unit settled, on every lease.
 	require.Eventually(t, func() bool {
-		j0 := job(jobOf[0])
-		return atoi(j0.Job.Lease.PendingUnits) == 0 && balance(carol)-carol0 == 3*(totalSettled+atoi(j0.Job.Lease.SettledUnits))
+		var j0 jobView
+		var b balances
+		if !c.tryQ(&j0, "market", "job", jobOf[0]) || !c.tryQ(&b, "bank", "balances", carol) {
+			return false
+		}
+		got, _ := strconv.ParseInt(b.of("ucohort"), 10, 64)
+		return atoi(j0.Job.Lease.PendingUnits) == 0 && got-carol0 == 3*(totalSettled+atoi(j0.Job.Lease.SettledUnits))
 	}, 30*time.Second, 500*time.Millisecond, "carol gets the licence of every unit settled")
 	// Settled receipts are pruned at the provider.
 	var clients struct {
