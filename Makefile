@@ -22,9 +22,10 @@ demo:
 localnet:
 	VALIDATORS=$(VALIDATORS) BIN=$(BIN) bash scripts/localnet.sh
 
-## test: every test: unit, in-process networks, and end-to-end with the real binary
+## test: every test: unit, then the in-process networks and the end-to-end tests one package at a time (they start networks and must not starve each other)
 test:
-	$(GO) test -count=1 -timeout 40m ./...
+	$(GO) test -count=1 -timeout 20m $$($(GO) list ./... | grep -v /tests/)
+	$(GO) test -count=1 -timeout 40m -p 1 ./tests/...
 
 ## test-unit: the fast tests only (no networks, no binaries)
 test-unit:

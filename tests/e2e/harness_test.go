@@ -5,6 +5,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -281,8 +282,11 @@ func (c client) q(v any, args ...string) {
 // tryQ is q that reports a failure instead of failing the test: polling
 // conditions (require.Eventually) run outside the test's goroutine, where
 // failing the test would stop the poll instead of retrying it.
+// A query that hangs is killed after 20 s, so the poll goes on.
 func (c client) tryQ(v any, args ...string) bool {
-	out, err := exec.Command(cohortd, append(append(append([]string{"q"}, args...), c.home...), "-o", "json")...).Output()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, cohortd, append(append(append([]string{"q"}, args...), c.home...), "-o", "json")...).Output()
 	return err == nil && json.Unmarshal(out, v) == nil
 }
 
