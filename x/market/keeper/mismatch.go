@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strconv"
 
-	cryptotypes "github.com/cosmos/cosmos-sdk/crypto/types"
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	"github.com/cohortchain/cohort/x/market/types"
@@ -63,12 +62,8 @@ func (k Keeper) ReportMismatch(ctx context.Context, msg *types.MsgReportMismatch
 	if err != nil {
 		return 0, err
 	}
-	var pub cryptotypes.PubKey
-	if acc := k.accounts.GetAccount(ctx, provider); acc != nil {
-		pub = acc.GetPubKey()
-	}
+	pub := k.signerKey(ctx, provider, "receipt signature")
 	signBytes := types.ReceiptSignBytes(&rc)
-	sdk.UnwrapSDKContext(ctx).GasMeter().ConsumeGas(VoucherVerifyGas, "receipt signature")
 	if rc.Algo != "secp256k1" || pub == nil || !pub.VerifySignature(signBytes, msg.Signature) {
 		return 0, fmt.Errorf("%w: the receipt's signature does not verify against the provider's account key", types.ErrInvalidReceipt)
 	}

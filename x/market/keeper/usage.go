@@ -43,12 +43,7 @@ func (k Keeper) ClaimUsage(ctx context.Context, providerStr string, jobID uint64
 	if err != nil {
 		return 0, err
 	}
-	sdkCtx.GasMeter().ConsumeGas(VoucherVerifyGas, "voucher signature")
-	var pub cryptotypes.PubKey
-	if acc := k.accounts.GetAccount(ctx, client); acc != nil {
-		pub = acc.GetPubKey()
-	}
-	if err := types.VerifyVoucher(v, sig, pub); err != nil {
+	if err := types.VerifyVoucher(v, sig, k.signerKey(ctx, client, "voucher signature")); err != nil {
 		return 0, err
 	}
 	l := job.Lease
@@ -61,6 +56,17 @@ func (k Keeper) ClaimUsage(ctx context.Context, providerStr string, jobID uint64
 	}
 	units := v.CumulativeUnits - claimed
 	return units, k.claimUnits(ctx, providerStr, &job, units)
+}
+
+// signerKey charges the gas of one signature check (VoucherVerifyGas, as
+// what) and returns addr's account public key: nil when the account has
+// none on chain, which no signature verifies against.
+func (k Keeper) signerKey(ctx context.Context, addr sdk.AccAddress, what string) cryptotypes.PubKey {
+	sdk.UnwrapSDKContext(ctx).GasMeter().ConsumeGas(VoucherVerifyGas, what)
+	if acc := k.accounts.GetAccount(ctx, addr); acc != nil {
+		return acc.GetPubKey()
+	}
+	return nil
 }
 
 // checkClaim checks that job is a leased metered job of provider.
