@@ -45,6 +45,8 @@ type servingFlags struct {
 	free        bool
 	claimEvery  time.Duration
 	serveAttack string
+	serveURL    string
+	keepProofs  time.Duration
 
 	// Gateway.
 	providers      []string
@@ -72,6 +74,8 @@ func (s *servingFlags) register(f *pflag.FlagSet) {
 	f.StringSliceVar(&s.tokens, "serve-tokens", nil, "provider: bearer tokens of the gateways it takes requests from (empty: anyone, trusted to name the client)")
 	f.BoolVar(&s.free, "serve-free", false, "provider: serve without payment (no vouchers asked; nothing to claim)")
 	f.DurationVar(&s.claimEvery, "claim-every", 30*time.Second, "provider: how often to claim the usage the clients' vouchers cover (one transaction for every lease) and prune settled receipts")
+	f.StringVar(&s.serveURL, "serve-url", "", "provider: base URL of the inference API others reach (validators fetch claim evidence there; default http://<serve-listen>)")
+	f.DurationVar(&s.keepProofs, "evidence-keep", time.Hour, "provider: how long a claim's receipts and inputs stay after its verification check was decided (a decided check may be challenged)")
 	f.StringVar(&s.serveAttack, "serve-attack", "", "provider: behave dishonestly when serving, for tests and demos: wrong-outputs (every output changed before it is signed)")
 	f.StringVar(&s.providerToken, "provider-token", "", "gateway: bearer token sent to providers (their --serve-tokens)")
 	f.StringArrayVar(&s.providers, "providers", nil, "gateway: static providers url=model/v+model[;rep=R;price=P;operator=ADDR], repeatable (default: read from the chain)")
@@ -141,24 +145,46 @@ func startProviderServing(ctx context.Context, s servingFlags, ccfg chain.Config
 		rs.Close()
 		return fmt.Errorf("unknown --serve-attack %q (wrong-outputs)", s.serveAttack)
 	}
+	var ev *serve.Evidence
+	if pay != nil {
+		if ev, err = serve.OpenEvidence(filepath.Join(dir, "evidence")); err != nil {
+			rs.Close()
+			return err
+		}
+	}
+	closeStores := func() {
+		rs.Close()
+		if ev != nil {
+			ev.Close()
+		}
+	}
 	srv, err := serve.NewServer(serve.Config{Models: keys, Loader: &serve.Loader{Source: serve.RegistrySource{Q: regtypes.NewQueryClient(c.Conn())}, Store: store},
 		CacheBytes: s.cacheBytes, MaxBatch: s.maxBatch, BatchWindow: s.batchWindow, Signer: signer, Receipts: rs, Tokens: s.tokens,
-		Payments: pay, Corrupt: corrupt, Logger: log.With("part", "serve")})
+		Payments: pay, Evidence: ev, Corrupt: corrupt, Logger: log.With("part", "serve")})
 	if err != nil {
-		rs.Close()
+		closeStores()
 		return err
 	}
 	ln, err := net.Listen("tcp", s.serveListen)
 	if err != nil {
 		srv.Close()
-		rs.Close()
+		closeStores()
 		return err
+	}
+	url := s.serveURL
+	if url == "" {
+		url = "http://" + ln.Addr().String()
+		if a, ok := ln.Addr().(*net.TCPAddr); ok && a.IP.IsUnspecified() {
+			url = "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(a.Port))
+			log.Warn("claim evidence is announced on the loopback address: give --serve-url to let other machines' validators fetch it", "url", url)
+		}
 	}
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go hs.Serve(ln)
 	go srv.Preload(ctx)
 	if pay != nil {
-		go claimLoop(ctx, c, pay, rs, s.claimEvery, log.With("part", "claims"))
+		cl := &claimer{c: c, pay: pay, rs: rs, ev: ev, url: url, keep: s.keepProofs, log: log.With("part", "claims")}
+		go cl.loop(ctx, s.claimEvery)
 	}
 	go func() {
 		<-ctx.Done()
@@ -169,75 +195,10 @@ func startProviderServing(ctx context.Context, s servingFlags, ccfg chain.Config
 		if pay != nil {
 			pay.Save()
 		}
-		rs.Close()
+		closeStores()
 	}()
 	log.Info("serving inference", "listen", ln.Addr().String(), "models", s.models, "signer", signer.Address())
 	return nil
-}
-
-// claimLoop claims, every period, the usage the clients' highest vouchers
-// cover (one MsgClaimUsage per lease, all in one transaction; one by one
-// when the batch fails), and prunes receipts of settled claims.
-func claimLoop(ctx context.Context, c *chain.Client, pay *serve.Payments, rs *serve.ReceiptStore, every time.Duration, log *slog.Logger) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		claimOnce(ctx, c, pay, log)
-		if err := pay.Save(); err != nil {
-			log.Error("saving vouchers", "err", err)
-		}
-		if n, err := pay.Prune(ctx, rs); err != nil {
-			log.Warn("pruning settled receipts", "err", err)
-		} else if n > 0 {
-			log.Info("pruned settled receipts", "receipts", n, "kept", rs.Count())
-		}
-	}
-}
-
-// claimOnce submits the claims waiting.
-func claimOnce(ctx context.Context, c *chain.Client, pay *serve.Payments, log *slog.Logger) {
-	claims := pay.Claims()
-	if len(claims) == 0 {
-		return
-	}
-	msgs := make([]sdk.Msg, len(claims))
-	for i, cl := range claims {
-		msgs[i] = &markettypes.MsgClaimUsage{Provider: cl.Voucher.Provider, JobId: cl.Voucher.JobId, Voucher: cl.Voucher, ClientSignature: cl.Signature}
-	}
-	res, err := c.Broadcast(ctx, msgs...)
-	if err == nil {
-		for _, cl := range claims {
-			pay.MarkClaimed(cl.Voucher.JobId, cl.Voucher.CumulativeUnits)
-		}
-		log.Info("claimed usage", "leases", len(claims), "gas_used", res.GasUsed, "tx", res.TxHash)
-		return
-	}
-	if len(claims) == 1 {
-		claimFailed(ctx, c, pay, claims[0], err, log)
-		return
-	}
-	for i, cl := range claims {
-		if res, err := c.Broadcast(ctx, msgs[i]); err != nil {
-			claimFailed(ctx, c, pay, cl, err, log)
-		} else {
-			pay.MarkClaimed(cl.Voucher.JobId, cl.Voucher.CumulativeUnits)
-			log.Info("claimed usage", "leases", 1, "job", cl.Voucher.JobId, "units", cl.Voucher.CumulativeUnits, "gas_used", res.GasUsed)
-		}
-	}
-}
-
-// claimFailed reads the lease after a refused claim: what the chain has
-// claimed already counts as claimed (a paused lease is tried again later).
-func claimFailed(ctx context.Context, c *chain.Client, pay *serve.Payments, cl serve.VoucherClaim, err error, log *slog.Logger) {
-	log.Warn("claiming usage failed", "job", cl.Voucher.JobId, "units", cl.Voucher.CumulativeUnits, "err", err)
-	if l, lerr := (serve.ChainLeases{Q: markettypes.NewQueryClient(c.Conn())}).Lease(ctx, cl.Voucher.JobId); lerr == nil {
-		pay.MarkClaimed(cl.Voucher.JobId, l.Settled+l.Pending)
-	}
 }
 
 // chainReporter reports redundancy mismatches on chain with the gateway's key.
@@ -250,18 +211,30 @@ func (r chainReporter) Report(ctx context.Context, rc serve.Receipt, loc, other 
 	if err != nil {
 		return 0, err
 	}
-	name := proto.MessageName(&markettypes.EventMismatchReported{})
+	for _, ev := range typedEvents(res, &markettypes.EventMismatchReported{}) {
+		if id, ok := ev["verify_task_id"]; ok {
+			return strconv.ParseUint(id, 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("gateway: no %s event in tx %s", proto.MessageName(&markettypes.EventMismatchReported{}), res.TxHash)
+}
+
+// typedEvents are the attributes (values unquoted) of res's events of
+// msg's type, in order.
+func typedEvents(res *sdk.TxResponse, msg proto.Message) []map[string]string {
+	name := proto.MessageName(msg)
+	var out []map[string]string
 	for _, ev := range res.Events {
 		if ev.Type != name {
 			continue
 		}
+		m := make(map[string]string, len(ev.Attributes))
 		for _, a := range ev.Attributes {
-			if a.Key == "verify_task_id" {
-				return strconv.ParseUint(strings.Trim(a.Value, `"`), 10, 64)
-			}
+			m[a.Key] = strings.Trim(a.Value, `"`)
 		}
+		out = append(out, m)
 	}
-	return 0, fmt.Errorf("gateway: no %s event in tx %s", name, res.TxHash)
+	return out
 }
 
 // runGateway runs the inference gateway until ctx ends.

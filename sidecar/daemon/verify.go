@@ -88,7 +88,7 @@ func (d *Daemon) verifyStep(ctx context.Context) error {
 			continue
 		}
 		switch t.Work.Kind {
-		case verifytypes.WORK_KIND_TRAINING_LEASE, verifytypes.WORK_KIND_INFERENCE:
+		case verifytypes.WORK_KIND_TRAINING_LEASE, verifytypes.WORK_KIND_INFERENCE, verifytypes.WORK_KIND_INFERENCE_CLAIM:
 		default:
 			continue // federated updates: not reported yet
 		}
@@ -149,9 +149,12 @@ func (d *Daemon) verifyTask(ctx context.Context, t verifytypes.Task) {
 	var v verifytypes.Verdict
 	var reason string
 	var err error
-	if t.Work.Kind == verifytypes.WORK_KIND_INFERENCE {
+	switch t.Work.Kind {
+	case verifytypes.WORK_KIND_INFERENCE:
 		v, err = d.reexecuteInference(ctx, t)
-	} else {
+	case verifytypes.WORK_KIND_INFERENCE_CLAIM:
+		v, reason, err = d.reexecuteClaim(ctx, t)
+	default:
 		v, reason, err = d.reexecuteTraining(ctx, t)
 	}
 	if err != nil {

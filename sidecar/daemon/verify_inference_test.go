@@ -14,16 +14,20 @@ import (
 	"github.com/cohortchain/cohort/sidecar/engine"
 	"github.com/cohortchain/cohort/sidecar/federation"
 	"github.com/cohortchain/cohort/sidecar/serve"
+	"github.com/cohortchain/cohort/sidecar/tensor"
 	markettypes "github.com/cohortchain/cohort/x/market/types"
 	regtypes "github.com/cohortchain/cohort/x/registry/types"
 	verifytypes "github.com/cohortchain/cohort/x/verify/types"
 )
 
-// fakeMarket answers Job with one inference job on model 1 version 1.
-type fakeMarket struct{ markettypes.QueryClient }
+// fakeMarket answers Job with an inference job of client on model 1 version 1.
+type fakeMarket struct {
+	markettypes.QueryClient
+	client string
+}
 
-func (fakeMarket) Job(_ context.Context, r *markettypes.QueryJobRequest, _ ...grpc.CallOption) (*markettypes.QueryJobResponse, error) {
-	return &markettypes.QueryJobResponse{Job: markettypes.Job{Id: r.Id, Kind: markettypes.JOB_KIND_INFERENCE,
+func (f fakeMarket) Job(_ context.Context, r *markettypes.QueryJobRequest, _ ...grpc.CallOption) (*markettypes.QueryJobResponse, error) {
+	return &markettypes.QueryJobResponse{Job: markettypes.Job{Id: r.Id, Kind: markettypes.JOB_KIND_INFERENCE, Client: f.client,
 		Spec: markettypes.JobSpec{ModelId: "1", ModelVersion: "1"}}}, nil
 }
 
@@ -42,12 +46,11 @@ func (f fakeRegistry) Version(_ context.Context, _ *regtypes.QueryVersionRequest
 		Size_: uint64(f.weights.Size), Format: "safetensors", Status: regtypes.VERSION_STATUS_ACTIVE}}, nil
 }
 
-// TestReexecuteInference: the output the provider signed is checked by
-// running the model on the reported input: equal passes, different fails,
-// and an input that is missing (after the grace) or is not the one
-// reported is no fault of the provider.
-func TestReexecuteInference(t *testing.T) {
-	d := testDaemon(t, Config{UnavailableGrace: 50 * time.Millisecond, FetchTimeout: 5 * time.Second})
+// serveTestModel puts a small MLP (6 → 4 → relu → 3) in d's store and
+// answers d's market and registry queries with an inference job of client
+// on it (model 1 version 1).
+func serveTestModel(t *testing.T, d *Daemon, client string) (engine.Spec, tensor.Set) {
+	t.Helper()
 	spec := engine.Spec{Layers: []engine.LayerSpec{{Kind: engine.KindDense, Inputs: 6, Outputs: 4}, {Kind: engine.KindReLU}, {Kind: engine.KindDense, Inputs: 4, Outputs: 3}}}
 	sb, err := spec.Encode()
 	require.NoError(t, err)
@@ -59,7 +62,17 @@ func TestReexecuteInference(t *testing.T) {
 	require.NoError(t, err)
 	wref, err := d.store.PutBytes(wb)
 	require.NoError(t, err)
-	d.mkt, d.reg = fakeMarket{}, fakeRegistry{spec: sref, weights: wref}
+	d.mkt, d.reg = fakeMarket{client: client}, fakeRegistry{spec: sref, weights: wref}
+	return spec, w
+}
+
+// TestReexecuteInference: the output the provider signed is checked by
+// running the model on the reported input: equal passes, different fails,
+// and an input that is missing (after the grace) or is not the one
+// reported is no fault of the provider.
+func TestReexecuteInference(t *testing.T) {
+	d := testDaemon(t, Config{UnavailableGrace: 50 * time.Millisecond, FetchTimeout: 5 * time.Second})
+	spec, w := serveTestModel(t, d, "")
 
 	// The reporter's blob store, serving the input.
 	rs, err := blobstore.New(t.TempDir())

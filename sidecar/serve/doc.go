@@ -4,7 +4,9 @@
 // registry's sha256 and size, decoded against the model's engine spec),
 // keeps the hot ones in memory (LRU by bytes), batches concurrent
 // requests into one engine.Forward, signs every response and keeps a
-// signed usage receipt per request, listable per client for settlement.
+// signed usage receipt per request, listable per client for settlement,
+// and, with Config.Evidence, keeps each paid request's input with its
+// receipt for the sampled verification of usage claims (evidence.go).
 //
 // HTTP API (Server.Handler):
 //
@@ -23,6 +25,11 @@
 //	                                                        the next batch to settle: Claim (seq range,
 //	                                                        units, Merkle root) and its receipts
 //	GET  /v1/serving                                        models declared and cached
+//	GET  /v1/evidence/{job}/{root}/{index}                  evidence of receipt index of a usage claim's
+//	                                                        commitment (root: hex ReceiptsRoot): JSON
+//	                                                        EvidenceItem (receipt, Merkle proof, count,
+//	                                                        input); no token needed, validators fetch it;
+//	                                                        404 when not kept, 400 on bad parameters
 //	GET  /metrics                                           Prometheus
 //
 // Batched and unbatched inference give the same bits: the engine computes

@@ -48,6 +48,10 @@ type Config struct {
 	// Payments, when set, makes every request pay: it must carry a client
 	// voucher covering it (payment.go); without, requests are served free.
 	Payments *Payments
+	// Evidence, when set, keeps every paid request's receipt and input
+	// for sampled verification of the usage claims (evidence.go), and
+	// serves them at EvidencePath.
+	Evidence *Evidence
 }
 
 // Server is a running inference server.
@@ -139,6 +143,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/receipts/clients", s.serveClients)
 	mux.HandleFunc("GET /v1/receipts/claim", s.serveClaim)
 	mux.HandleFunc("GET /v1/serving", s.serveServing)
+	if s.cfg.Evidence != nil {
+		mux.Handle("GET "+EvidencePath, s.cfg.Evidence)
+	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{}))
 	return mux
 }
@@ -335,6 +342,13 @@ func (s *Server) predict(w http.ResponseWriter, r *http.Request, k Key) error {
 	}
 	if err := s.receipts.Add(rc); err != nil {
 		s.log.Error("storing a receipt", "err", err)
+	}
+	// Record copies x (EncodeFloats) before it returns, so what the
+	// batcher or engine does with x later cannot change the evidence.
+	if jobID != 0 && s.cfg.Evidence != nil {
+		if err := s.cfg.Evidence.Record(rc, x); err != nil {
+			s.log.Error("keeping a request's evidence", "job", jobID, "err", err)
+		}
 	}
 	s.metrics.Receipts.Inc()
 

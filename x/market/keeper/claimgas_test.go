@@ -12,7 +12,6 @@ import (
 	authsigning "github.com/cosmos/cosmos-sdk/x/auth/signing"
 
 	"github.com/cohortchain/cohort/testutil"
-	"github.com/cohortchain/cohort/x/market/types"
 )
 
 // TestClaimTxGas reports the gas of whole claim transactions, ante
@@ -34,7 +33,7 @@ func TestClaimTxGas(t *testing.T) {
 		msgs := make([]sdk.Msg, len(ids))
 		for i, id := range ids {
 			v, sig := f.voucher(t, id, f.cum[id]+5)
-			msgs[i] = &types.MsgClaimUsage{Provider: f.provider.String(), JobId: id, Voucher: v, ClientSignature: sig}
+			msgs[i] = claimMsg(f.provider.String(), id, v, sig)
 		}
 		acc := f.c.App.AccountKeeper.GetAccount(f.ctx, f.provider)
 		b := txCfg.NewTxBuilder()

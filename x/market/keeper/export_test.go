@@ -12,5 +12,5 @@ func (k Keeper) ClaimUnitsForTest(ctx context.Context, provider string, id, unit
 	if err := k.checkClaim(ctx, provider, &job); err != nil {
 		return err
 	}
-	return k.claimUnits(ctx, provider, &job, units)
+	return k.claimUnits(ctx, provider, &job, units, 0, 0)
 }

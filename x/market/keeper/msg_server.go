@@ -83,11 +83,11 @@ func (s msgServer) ClaimUsage(ctx context.Context, msg *types.MsgClaimUsage) (*t
 	if err := s.signer(msg.Provider); err != nil {
 		return nil, err
 	}
-	units, err := s.k.ClaimUsage(ctx, msg.Provider, msg.JobId, msg.Voucher, msg.ClientSignature)
+	units, taskID, err := s.k.ClaimUsage(ctx, msg)
 	if err != nil {
 		return nil, err
 	}
-	return &types.MsgClaimUsageResponse{Units: units}, nil
+	return &types.MsgClaimUsageResponse{Units: units, VerifyTaskId: taskID}, nil
 }
 
 func (s msgServer) ReportMismatch(ctx context.Context, msg *types.MsgReportMismatch) (*types.MsgReportMismatchResponse, error) {

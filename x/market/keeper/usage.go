@@ -11,6 +11,7 @@ import (
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	"github.com/cohortchain/cohort/x/market/types"
+	verifytypes "github.com/cohortchain/cohort/x/verify/types"
 )
 
 // VoucherVerifyGas is the gas a claim's voucher signature check costs
@@ -18,44 +19,68 @@ import (
 const VoucherVerifyGas = 1000
 
 // ClaimUsage claims a metered lease's usage with a voucher the client
-// signed: v must be for this chain, this job and this provider, and sig
-// must verify against the client's account key. It records
-// v.CumulativeUnits less what was claimed before as pending; the
-// EndBlocker (settleUsage) pays it. A voucher covering nothing new is a
-// replay, one beyond the units bought an over-claim; a paused lease takes
-// no claims, since its provider must not serve until the client tops up
-// (its vouchers keep: the next claim after the top-up covers them).
-// It returns the units newly claimed.
-func (k Keeper) ClaimUsage(ctx context.Context, providerStr string, jobID uint64, v types.Voucher, sig []byte) (uint64, error) {
+// signed: msg.Voucher must be for this chain, this job and this provider,
+// and msg.ClientSignature must verify against the client's account key.
+// It records the voucher's cumulative units less what was claimed before
+// as pending; the EndBlocker (settleUsage) pays it. A voucher covering
+// nothing new is a replay, one beyond the units bought an over-claim; a
+// paused lease takes no claims, since its provider must not serve until
+// the client tops up (its vouchers keep: the next claim after the top-up
+// covers them). The claim commits the receipts of the requests it is paid
+// for (receipts_root, receipts, evidence_location), which x/verify samples
+// (reportClaim). It returns the units newly claimed and the x/verify task.
+func (k Keeper) ClaimUsage(ctx context.Context, msg *types.MsgClaimUsage) (units, taskID uint64, err error) {
+	providerStr, jobID, v := msg.Provider, msg.JobId, msg.Voucher
+	if err := validateReceiptCommitment(msg); err != nil {
+		return 0, 0, err
+	}
 	job, err := k.GetJob(ctx, jobID)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if err := k.checkClaim(ctx, providerStr, &job); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	if v.ChainId != sdkCtx.ChainID() || v.JobId != jobID || v.Provider != providerStr {
-		return 0, fmt.Errorf("%w: voucher is for chain %q job %d provider %s, not chain %q job %d provider %s", types.ErrInvalidVoucher,
+		return 0, 0, fmt.Errorf("%w: voucher is for chain %q job %d provider %s, not chain %q job %d provider %s", types.ErrInvalidVoucher,
 			v.ChainId, v.JobId, v.Provider, sdkCtx.ChainID(), jobID, providerStr)
 	}
 	client, err := k.addr(job.Client)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	if err := types.VerifyVoucher(v, sig, k.signerKey(ctx, client, "voucher signature")); err != nil {
-		return 0, err
+	if err := types.VerifyVoucher(v, msg.ClientSignature, k.signerKey(ctx, client, "voucher signature")); err != nil {
+		return 0, 0, err
 	}
 	l := job.Lease
 	claimed := l.SettledUnits + l.PendingUnits
 	if v.CumulativeUnits <= claimed {
-		return 0, fmt.Errorf("%w: voucher for %d units, %d claimed already", types.ErrReplayedVoucher, v.CumulativeUnits, claimed)
+		return 0, 0, fmt.Errorf("%w: voucher for %d units, %d claimed already", types.ErrReplayedVoucher, v.CumulativeUnits, claimed)
 	}
 	if v.CumulativeUnits > job.Units {
-		return 0, fmt.Errorf("%w: voucher for %d units, job %d bought %d", types.ErrInvalidAmount, v.CumulativeUnits, jobID, job.Units)
+		return 0, 0, fmt.Errorf("%w: voucher for %d units, job %d bought %d", types.ErrInvalidAmount, v.CumulativeUnits, jobID, job.Units)
 	}
-	units := v.CumulativeUnits - claimed
-	return units, k.claimUnits(ctx, providerStr, &job, units)
+	units = v.CumulativeUnits - claimed
+	if taskID, err = k.reportClaim(ctx, &job, msg); err != nil {
+		return 0, 0, err
+	}
+	return units, taskID, k.claimUnits(ctx, providerStr, &job, units, msg.Receipts, taskID)
+}
+
+// validateReceiptCommitment checks the form of a claim's receipt
+// commitment: every claim commits at least one receipt, by a 32-byte root,
+// with a location to fetch them from.
+func validateReceiptCommitment(msg *types.MsgClaimUsage) error {
+	switch {
+	case len(msg.ReceiptsRoot) != 32:
+		return fmt.Errorf("%w: receipts_root must be 32 bytes, got %d", types.ErrInvalidReceipt, len(msg.ReceiptsRoot))
+	case msg.Receipts == 0 || msg.Receipts > verifytypes.MaxTotalSteps:
+		return fmt.Errorf("%w: receipts must be 1 to %d", types.ErrInvalidReceipt, uint64(verifytypes.MaxTotalSteps))
+	case msg.EvidenceLocation == "" || len(msg.EvidenceLocation) > verifytypes.MaxLocationLen:
+		return fmt.Errorf("%w: evidence_location must be 1 to %d bytes", types.ErrInvalidReceipt, verifytypes.MaxLocationLen)
+	}
+	return nil
 }
 
 // signerKey charges the gas of one signature check (VoucherVerifyGas, as
@@ -84,8 +109,9 @@ func (k Keeper) checkClaim(_ context.Context, providerStr string, job *types.Job
 }
 
 // claimUnits records units of a leased metered job as pending payment and
-// queues the job for the EndBlocker.
-func (k Keeper) claimUnits(ctx context.Context, providerStr string, job *types.Job, units uint64) error {
+// queues the job for the EndBlocker; receipts and taskID are what the claim
+// committed and the x/verify task that may check them (for the event).
+func (k Keeper) claimUnits(ctx context.Context, providerStr string, job *types.Job, units, receipts, taskID uint64) error {
 	l := job.Lease
 	if units == 0 || units > job.Units-l.SettledUnits-l.PendingUnits {
 		return fmt.Errorf("%w: %d units claimed, %d of %d left", types.ErrInvalidAmount, units, job.Units-l.SettledUnits-l.PendingUnits, job.Units)
@@ -100,7 +126,8 @@ func (k Keeper) claimUnits(ctx context.Context, providerStr string, job *types.J
 	if err := k.heartbeat(ctx, providerStr); err != nil {
 		return err
 	}
-	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventUsageClaimed{JobId: job.Id, Provider: providerStr, Units: units, PendingUnits: l.PendingUnits})
+	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventUsageClaimed{JobId: job.Id, Provider: providerStr, Units: units, PendingUnits: l.PendingUnits,
+		Receipts: receipts, VerifyTaskId: taskID})
 }
 
 // TopUp adds amount to a job's escrow. A paused lease with claims waiting

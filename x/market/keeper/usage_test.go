@@ -1,6 +1,7 @@
 package keeper_test
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"strconv"
 	"testing"
@@ -86,7 +87,7 @@ func (f *fixture) voucher(t *testing.T, id, cumulative uint64) (types.Voucher, [
 func (f *fixture) claim(t *testing.T, id, units uint64) error {
 	t.Helper()
 	v, sig := f.voucher(t, id, f.cum[id]+units)
-	res, err := f.msg.ClaimUsage(f.ctx, &types.MsgClaimUsage{Provider: f.provider.String(), JobId: id, Voucher: v, ClientSignature: sig})
+	res, err := f.msg.ClaimUsage(f.ctx, claimMsg(f.provider.String(), id, v, sig))
 	if err == nil {
 		require.Equal(t, units, res.Units)
 		f.cum[id] += units
@@ -165,7 +166,7 @@ func TestMeteringOnlyForMeteredJobs(t *testing.T) {
 	_, err := f.msg.SubmitResult(f.ctx, &types.MsgSubmitResult{Provider: f.provider.String(), JobId: id, Result: result()})
 	require.ErrorIs(t, err, types.ErrInvalidState)
 	v, sig := f.voucher(t, id, 1)
-	_, err = f.msg.ClaimUsage(f.ctx, &types.MsgClaimUsage{Provider: f.other.String(), JobId: id, Voucher: v, ClientSignature: sig})
+	_, err = f.msg.ClaimUsage(f.ctx, claimMsg(f.other.String(), id, v, sig))
 	require.ErrorIs(t, err, types.ErrUnauthorized)
 	require.ErrorIs(t, f.claim(t, id, 0), types.ErrInvalidVoucher, "a voucher for nothing")
 
@@ -197,4 +198,14 @@ func TestActivityIsAHeartbeat(t *testing.T) {
 	require.Equal(t, providertypes.STATUS_ACTIVE, p.Status)
 	o, _ := pk.GetProvider(f.ctx, f.other)
 	require.Equal(t, providertypes.STATUS_INACTIVE, o.Status, "the idle provider went inactive")
+}
+
+// testReceiptsRoot stands for the Merkle root of a claim's receipts.
+var testReceiptsRoot = sha256.Sum256([]byte("receipts"))
+
+// claimMsg is a usage claim with voucher v (signed sig) that commits five
+// receipts served at a provider's evidence server.
+func claimMsg(provider string, id uint64, v types.Voucher, sig []byte) *types.MsgClaimUsage {
+	return &types.MsgClaimUsage{Provider: provider, JobId: id, Voucher: v, ClientSignature: sig,
+		ReceiptsRoot: testReceiptsRoot[:], Receipts: 5, EvidenceLocation: "http://provider.example:7300"}
 }

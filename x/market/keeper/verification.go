@@ -2,6 +2,7 @@ package keeper
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 
 	"cosmossdk.io/collections"
@@ -78,6 +79,27 @@ func (k Keeper) reportResult(ctx context.Context, job *types.Job) error {
 	return nil
 }
 
+// reportClaim reports the requests a usage claim of an inference lease is
+// paid for to x/verify as WORK_KIND_INFERENCE_CLAIM: the Merkle root and
+// count of their signed receipts, served at the claim's evidence location.
+// x/verify checks a sampled fraction of claims (inference_rate) and, in a
+// checked one, re-executes sampled requests. A claim puts up no verifier
+// fee: its units already pay the protocol fee to the fee collector, that
+// is to the validators who check them, and taking a fee per claim out of
+// a metered escrow would run it dry between top-ups. It returns the task
+// id (0 when no verification module is wired).
+func (k Keeper) reportClaim(ctx context.Context, job *types.Job, msg *types.MsgClaimUsage) (uint64, error) {
+	if k.verifier.k == nil {
+		return 0, nil
+	}
+	paid := sha256.Sum256(msg.Voucher.SignBytes())
+	return k.verifier.k.OnWorkCommitted(ctx, verifytypes.Work{
+		Kind: verifytypes.WORK_KIND_INFERENCE_CLAIM, JobId: job.Id, Provider: job.Lease.Provider, Client: job.Client,
+		ResultHash: paid[:], CheckpointRoot: msg.ReceiptsRoot, TotalSteps: msg.Receipts,
+		VerificationLevel: job.VerificationLevel, Location: msg.EvidenceLocation, Fee: sdk.NewInt64Coin(job.Escrow.Denom, 0),
+	})
+}
+
 // openDisputeTask opens x/verify's challenge task for a disputed job; the
 // disputer pays its fee out of the dispute bond.
 func (k Keeper) openDisputeTask(ctx context.Context, job *types.Job) (uint64, error) {
@@ -104,6 +126,10 @@ func (k Keeper) openDisputeTask(ctx context.Context, job *types.Job) (uint64, er
 //   - A submitted job, still in its challenge window, whose result this
 //     task checked: FAILED or UNAVAILABLE fail the lease — the client gets
 //     the escrow and the provider's deposit. Other verdicts let it settle.
+//   - An inference lease still serving (LEASED or PAUSED) whose provider a
+//     task on it found at fault (a sampled claim's re-execution, or a
+//     reported request): the lease fails — the client gets the escrow and
+//     the provider's deposit, and claims not paid yet are not paid.
 //   - Anything else (the result settled already, an older task): nothing;
 //     x/verify's slash paid the client part of the provider's collateral.
 func (k Keeper) OnVerified(ctx context.Context, jobID, taskID uint64, state verifytypes.TaskState) error {
@@ -115,6 +141,9 @@ func (k Keeper) OnVerified(ctx context.Context, jobID, taskID uint64, state veri
 	case job.State == types.JOB_STATE_DISPUTED && job.Dispute != nil && job.Dispute.VerifyTaskId == taskID:
 		return k.resolveDispute(ctx, &job, taskID, state.AgainstProvider(), state == verifytypes.TASK_STATE_EXPIRED)
 	case job.State == types.JOB_STATE_SUBMITTED && job.Lease.VerifyTaskId == taskID && state.AgainstProvider():
+		return k.failVerification(ctx, &job, taskID)
+	case job.Kind == types.JOB_KIND_INFERENCE && job.Lease != nil && state.AgainstProvider() &&
+		(job.State == types.JOB_STATE_LEASED || job.State == types.JOB_STATE_PAUSED):
 		return k.failVerification(ctx, &job, taskID)
 	case job.State == types.JOB_STATE_SUBMITTED && job.Lease.VerifyTaskId == taskID && height(ctx) > job.Lease.ChallengeEndsHeight:
 		// The window ended while the check was undecided (awaitsVerdict):
@@ -138,8 +167,9 @@ func (k Keeper) awaitsVerdict(ctx context.Context, job *types.Job) (bool, error)
 	return t.State == verifytypes.TASK_STATE_PENDING || t.State == verifytypes.TASK_STATE_OPEN, nil
 }
 
-// failVerification ends a submitted lease whose result failed verification
-// before it settled: the client gets the escrow and the provider's deposit.
+// failVerification ends a lease whose provider failed verification: a
+// submitted training result before it settled, or an inference lease
+// still serving. The client gets the escrow and the provider's deposit.
 func (k Keeper) failVerification(ctx context.Context, job *types.Job, taskID uint64) error {
 	provider, err := k.addr(job.Lease.Provider)
 	if err != nil {
@@ -149,8 +179,10 @@ func (k Keeper) failVerification(ctx context.Context, job *types.Job, taskID uin
 	if err != nil {
 		return err
 	}
-	if err := k.SettlementQueue.Remove(ctx, collections.Join(job.Lease.ChallengeEndsHeight, job.Id)); err != nil {
-		return err
+	if job.State == types.JOB_STATE_SUBMITTED {
+		if err := k.SettlementQueue.Remove(ctx, collections.Join(job.Lease.ChallengeEndsHeight, job.Id)); err != nil {
+			return err
+		}
 	}
 	if err := k.finishBid(ctx, job.Id, provider, client); err != nil {
 		return err

@@ -20,7 +20,7 @@ func TestVouchersCannotBeFakedOrReplayed(t *testing.T) {
 	f := setup(t)
 	id := f.meteredLease(t)
 	claim := func(v types.Voucher, sig []byte) error {
-		_, err := f.msg.ClaimUsage(f.ctx, &types.MsgClaimUsage{Provider: f.provider.String(), JobId: id, Voucher: v, ClientSignature: sig})
+		_, err := f.msg.ClaimUsage(f.ctx, claimMsg(f.provider.String(), id, v, sig))
 		return err
 	}
 	v, sig := f.voucher(t, id, 10)
@@ -48,7 +48,7 @@ func TestVouchersCannotBeFakedOrReplayed(t *testing.T) {
 
 	// The highest voucher pays cumulative less claimed.
 	v3, sig3 := f.voucher(t, id, 25)
-	res, err := f.msg.ClaimUsage(f.ctx, &types.MsgClaimUsage{Provider: f.provider.String(), JobId: id, Voucher: v3, ClientSignature: sig3})
+	res, err := f.msg.ClaimUsage(f.ctx, claimMsg(f.provider.String(), id, v3, sig3))
 	require.NoError(t, err)
 	require.EqualValues(t, 15, res.Units)
 	f.endBlock(t, f.ctx.BlockHeight())
@@ -185,7 +185,7 @@ func TestClaimGas(t *testing.T) {
 		ctx := f.ctx.WithGasMeter(storetypes.NewInfiniteGasMeter()).WithEventManager(sdk.NewEventManager())
 		for _, id := range ids {
 			v, sig := f.voucher(t, id, f.cum[id]+5)
-			_, err := f.msg.ClaimUsage(ctx, &types.MsgClaimUsage{Provider: f.provider.String(), JobId: id, Voucher: v, ClientSignature: sig})
+			_, err := f.msg.ClaimUsage(ctx, claimMsg(f.provider.String(), id, v, sig))
 			require.NoError(t, err)
 			f.cum[id] += 5
 		}
@@ -195,4 +195,53 @@ func TestClaimGas(t *testing.T) {
 	all := gas(ids)
 	t.Logf("keeper gas: 1 claim %d; %d claims batched %d (%d each)", one, n, all, all/n)
 	require.Less(t, all/n, one*2)
+}
+
+// Every usage claim commits the receipts of the requests it is paid for,
+// and x/verify records them as a claim task; a claim without a well-formed
+// commitment is refused and changes nothing. A verdict against the
+// provider on an inference lease ends it: the client gets the escrow and
+// the provider's deposit, and claims not yet paid are not paid.
+func TestClaimsCommitReceiptsAndAFailedCheckEndsTheLease(t *testing.T) {
+	f := setup(t)
+	id := f.meteredLease(t)
+	v, sig := f.voucher(t, id, 10)
+	for name, mutate := range map[string]func(m *types.MsgClaimUsage){
+		"short root":  func(m *types.MsgClaimUsage) { m.ReceiptsRoot = m.ReceiptsRoot[:31] },
+		"no receipts": func(m *types.MsgClaimUsage) { m.Receipts = 0 },
+		"no location": func(m *types.MsgClaimUsage) { m.EvidenceLocation = "" },
+	} {
+		m := claimMsg(f.provider.String(), id, v, sig)
+		mutate(m)
+		_, err := f.msg.ClaimUsage(f.ctx, m)
+		require.ErrorIs(t, err, types.ErrInvalidReceipt, name)
+		require.Zero(t, f.job(t, id).Lease.PendingUnits, name+": nothing claimed")
+	}
+	res, err := f.msg.ClaimUsage(f.ctx, claimMsg(f.provider.String(), id, v, sig))
+	require.NoError(t, err)
+	task, err := f.c.App.VerifyKeeper.GetTask(f.ctx, res.VerifyTaskId)
+	require.NoError(t, err)
+	require.Equal(t, verifytypes.WORK_KIND_INFERENCE_CLAIM, task.Work.Kind)
+	require.False(t, task.Challenge)
+	require.Equal(t, testReceiptsRoot[:], task.Work.CheckpointRoot)
+	require.EqualValues(t, 5, task.Work.TotalSteps)
+	require.Equal(t, "http://provider.example:7300", task.Work.Location)
+	paid := sha256.Sum256(v.SignBytes())
+	require.Equal(t, paid[:], task.Work.ResultHash, "the task names the voucher paid")
+	f.endBlock(t, f.ctx.BlockHeight())
+	require.EqualValues(t, 10, f.job(t, id).Lease.SettledUnits)
+
+	// A second claim is pending when the first one's check fails.
+	v2, sig2 := f.voucher(t, id, 14)
+	_, err = f.msg.ClaimUsage(f.ctx, claimMsg(f.provider.String(), id, v2, sig2))
+	require.NoError(t, err)
+	client0, escrow := f.bal(f.client), f.job(t, id).Escrow.Amount.Int64()
+	require.NoError(t, f.c.App.MarketKeeper.OnVerified(f.ctx, id, res.VerifyTaskId, verifytypes.TASK_STATE_FAILED))
+	job := f.job(t, id)
+	require.Equal(t, types.JOB_STATE_FAILED, job.State)
+	require.EqualValues(t, 10, job.Lease.SettledUnits, "the pending claim is not paid")
+	require.Greater(t, f.bal(f.client), client0+escrow, "the client gets the escrow and the provider's deposit")
+	f.endBlock(t, f.ctx.BlockHeight())
+	require.Equal(t, types.JOB_STATE_FAILED, f.job(t, id).State)
+	f.invariants(t)
 }

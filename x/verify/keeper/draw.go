@@ -77,8 +77,8 @@ func (k Keeper) isolated(ctx context.Context, what string, id uint64, f, fallbac
 }
 
 // draw picks t's level, sample and committee from seed and opens it; an
-// inference commitment the sampling rate passes over is dropped, and a
-// task no validator can sit on expires.
+// inference claim the sampling rate passes over is dropped, and a task no
+// validator can sit on expires.
 func (k Keeper) draw(ctx context.Context, params types.Params, t *types.Task, seed []byte) error {
 	provider, err := k.addr("provider", t.Work.Provider)
 	if err != nil {
@@ -92,7 +92,7 @@ func (k Keeper) draw(ctx context.Context, params types.Params, t *types.Task, se
 	}
 	level := types.SelectLevel(params.Levels, t.Work.VerificationLevel)
 	t.Level, t.Seed, t.DrawnHeight = level.Name, seed, height(ctx)
-	if t.Work.Kind == types.WORK_KIND_INFERENCE && !t.Challenge {
+	if t.Work.Kind == types.WORK_KIND_INFERENCE_CLAIM && !t.Challenge {
 		if !types.Chosen(seed, types.InferenceRate(params, level, score)) {
 			return k.skip(ctx, t, provider)
 		}
@@ -100,12 +100,7 @@ func (k Keeper) draw(ctx context.Context, params types.Params, t *types.Task, se
 			return err
 		}
 	}
-	var k2 uint64
-	if t.Work.Kind == types.WORK_KIND_INFERENCE && !t.Challenge {
-		k2 = min(t.Work.TotalSteps, uint64(params.MaxSampleSteps)) // a checked inference commitment is re-run whole
-	} else {
-		k2 = types.SampleSize(params, level, score, t.Work.TotalSteps, t.Challenge)
-	}
+	k2 := types.SampleSize(params, level, score, t.Work.TotalSteps, t.Challenge)
 	t.SampledSteps = types.SampleSteps(seed, t.Work.TotalSteps, k2)
 	committee, err := k.drawCommittee(ctx, seed, params.CommitteeSize)
 	if err != nil {
@@ -124,9 +119,12 @@ func (k Keeper) draw(ctx context.Context, params types.Params, t *types.Task, se
 	}
 	if err := k.updateStats(ctx, func(s *types.Stats) {
 		s.TasksOpened++
-		if t.Work.Kind != types.WORK_KIND_INFERENCE {
+		switch t.Work.Kind {
+		case types.WORK_KIND_TRAINING_LEASE, types.WORK_KIND_FEDERATED_UPDATE:
 			s.StepsSampled += uint64(len(t.SampledSteps))
 			s.StepsCommitted += t.Work.TotalSteps
+		case types.WORK_KIND_INFERENCE_CLAIM:
+			s.RequestsSampled += uint64(len(t.SampledSteps))
 		}
 	}); err != nil {
 		return err

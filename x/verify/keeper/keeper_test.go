@@ -504,33 +504,47 @@ func TestOpenChallenge(t *testing.T) {
 	f.invariants(t)
 }
 
-func TestInferenceIsSampled(t *testing.T) {
+// A usage claim's receipts are checked at the level's inference_rate; a
+// checked claim re-executes the level's sample of its requests (receipt
+// indices), and the statistics count the requests committed and sampled.
+func TestInferenceClaimsAreSampled(t *testing.T) {
 	f := setup(t)
 	client0 := f.bal(f.client)
-	inference := func(job uint64) types.Work {
+	claim := func(job, receipts uint64) types.Work {
 		w := f.work(job)
-		w.Kind, w.CheckpointRoot, w.TotalSteps = types.WORK_KIND_INFERENCE, nil, 20
+		w.Kind, w.CheckpointRoot, w.TotalSteps = types.WORK_KIND_INFERENCE_CLAIM, hash("receipts"), receipts
 		return w
 	}
 	f.params(t, func(p *types.Params) { p.Levels[0].InferenceRate = sdkmath.LegacyNewDecWithPrec(1, 6) })
-	skipped := f.commit(t, inference(1))
+	skipped := f.commit(t, claim(1, 500))
 	f.draw(t)
 	_, err := f.k.GetTask(f.ctx, skipped)
-	require.ErrorIs(t, err, types.ErrTaskNotFound, "an unsampled commitment leaves nothing behind")
+	require.ErrorIs(t, err, types.ErrTaskNotFound, "an unsampled claim leaves nothing behind")
 	require.Equal(t, client0, f.bal(f.client), "and its fee goes back")
 	res, err := f.q.TasksByJob(f.ctx, &types.QueryTasksByJobRequest{JobId: 1})
 	require.NoError(t, err)
 	require.Empty(t, res.Tasks)
 
 	f.params(t, func(p *types.Params) { p.Levels[0].InferenceRate = sdkmath.LegacyOneDec() })
-	checked := f.commit(t, inference(2))
+	checked := f.commit(t, claim(2, 500))
+	small := f.commit(t, claim(3, 7))
 	f.draw(t)
 	task := f.task(t, checked)
 	require.Equal(t, types.TASK_STATE_OPEN, task.State)
-	require.Len(t, task.SampledSteps, 20, "a checked inference commitment is re-run whole")
+	require.Len(t, task.SampledSteps, 66, "a checked claim re-executes the level's sample of its requests (44, x1.5 for this provider's reputation of 0.5)")
+	require.Less(t, task.SampledSteps[len(task.SampledSteps)-1], uint64(500))
+	require.Len(t, f.task(t, small).SampledSteps, 7, "all of a claim smaller than the sample")
 	stats, _ := f.q.Stats(f.ctx, &types.QueryStatsRequest{})
 	require.EqualValues(t, 1, stats.Stats.InferenceSkipped)
-	require.EqualValues(t, 1, stats.Stats.InferenceSampled)
+	require.EqualValues(t, 2, stats.Stats.InferenceSampled)
+	require.EqualValues(t, 1007, stats.Stats.RequestsCommitted)
+	require.EqualValues(t, 73, stats.Stats.RequestsSampled)
+	require.Zero(t, stats.Stats.StepsCommitted, "requests are not training steps")
+
+	noLocation := claim(4, 10)
+	noLocation.Location = ""
+	_, err = f.k.OnWorkCommitted(f.ctx, noLocation)
+	require.ErrorIs(t, err, types.ErrInvalidWork, "a claim must say where its evidence is")
 	f.invariants(t)
 }
 

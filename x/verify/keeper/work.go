@@ -15,8 +15,9 @@ import (
 func isNotFound(err error) bool { return errors.Is(err, collections.ErrNotFound) }
 
 // OnWorkCommitted is the hook other modules call when a provider commits
-// work (the market when a training lease's result is submitted; the
-// federated module for an update; the market for served inference). It
+// work (the market when a training lease's result is submitted, and for
+// the inference requests each usage claim is paid for; the federated
+// module for an update). It
 // records a PENDING task and returns its id; the sample and the committee
 // are drawn in the BeginBlocker of a later block, from that block's header
 // hash, which the provider could not know when it committed. The caller
@@ -95,10 +96,14 @@ func (k Keeper) record(ctx context.Context, w types.Work, challenge bool, challe
 	if err := k.setState(ctx, &t, types.TASK_STATE_PENDING); err != nil {
 		return 0, err
 	}
-	if challenge {
-		if err := k.updateStats(ctx, func(s *types.Stats) { s.Challenges++ }); err != nil {
-			return 0, err
+	if err := k.updateStats(ctx, func(s *types.Stats) {
+		if challenge {
+			s.Challenges++
+		} else if w.Kind == types.WORK_KIND_INFERENCE_CLAIM {
+			s.RequestsCommitted += w.TotalSteps
 		}
+	}); err != nil {
+		return 0, err
 	}
 	return id, sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventWorkCommitted{
 		TaskId: id, Kind: w.Kind, JobId: w.JobId, Provider: w.Provider, Challenge: challenge,

@@ -17,9 +17,12 @@ import (
 //     max_sample_steps and at most the steps committed. Challenges
 //     (disputes) re-execute dispute_sample_steps instead (the whole job
 //     when it is shorter).
-//   - Inference commitments are checked with the Level's inference_rate,
-//     scaled the same way (at most 1); a checked one re-executes all of
-//     its requests up to the same step bound as training.
+//   - Inference claims (the receipts of the requests a usage claim is paid
+//     for) are checked with the Level's inference_rate, scaled the same
+//     way (at most 1); a checked claim re-executes as many of its requests
+//     as a training task re-executes steps (SampleSize, over receipts).
+//     A request reported wrong (market mismatch report) is a challenge
+//     and always checked.
 //   - Which steps, and whether an inference commitment is checked, come
 //     from the task's seed, which is drawn from the header hash of a block
 //     after the commitment (TaskSeed): the provider could not know it.
@@ -76,7 +79,7 @@ func SampleSize(p Params, level Level, score sdkmath.LegacyDec, totalSteps uint6
 	return min(k, uint64(p.MaxSampleSteps), totalSteps)
 }
 
-// InferenceRate is the probability that an inference commitment of a
+// InferenceRate is the probability that an inference claim of a
 // provider of reputation score is checked at level.
 func InferenceRate(p Params, level Level, score sdkmath.LegacyDec) sdkmath.LegacyDec {
 	r := level.InferenceRate.Mul(ReputationFactor(p.ReputationScaling, score))
@@ -89,7 +92,7 @@ func InferenceRate(p Params, level Level, score sdkmath.LegacyDec) sdkmath.Legac
 // rateScale is the resolution of Chosen: rates are compared in millionths.
 const rateScale = 1_000_000
 
-// Chosen reports whether a commitment with seed is checked at rate: a
+// Chosen reports whether a claim with seed is checked at rate: a
 // uniform draw from the seed in [0, 10^6) below rate*10^6.
 func Chosen(seed []byte, rate sdkmath.LegacyDec) bool {
 	threshold := rate.MulInt64(rateScale).TruncateInt64()

@@ -26,7 +26,7 @@ func invalidWork(format string, args ...any) error {
 // payer to return it to.
 func (w Work) Validate(ac address.Codec) error {
 	switch w.Kind {
-	case WORK_KIND_TRAINING_LEASE, WORK_KIND_INFERENCE:
+	case WORK_KIND_TRAINING_LEASE, WORK_KIND_INFERENCE, WORK_KIND_INFERENCE_CLAIM:
 		if w.JobId == 0 {
 			return invalidWork("%s needs a job id", w.Kind)
 		}
@@ -56,6 +56,9 @@ func (w Work) Validate(ac address.Codec) error {
 	}
 	if w.VerificationLevel > MaxJobLevel {
 		return invalidWork("verification_level must be at most %d", MaxJobLevel)
+	}
+	if w.Kind == WORK_KIND_INFERENCE_CLAIM && w.Location == "" {
+		return invalidWork("%s needs the provider's evidence location", w.Kind)
 	}
 	if len(w.Location) > MaxLocationLen {
 		return invalidWork("location longer than %d bytes", MaxLocationLen)
