@@ -85,6 +85,42 @@ func TestStepFromReproducesEveryLeaf(t *testing.T) {
 	}
 }
 
+// TestStepFromBatchOnly: a step re-executes to the same checkpoint from a
+// dataset holding only its batch's examples (BatchIndices) at their
+// places, every other example zero: what a verifier that was shown one
+// batch of private data has.
+func TestStepFromBatchOnly(t *testing.T) {
+	data := clusters(50, 20, 4, 3)
+	cfg := TrainConfig{Steps: 9, BatchSize: 16, LearningRate: 0.05, Momentum: 0.9, Seed: 8}
+	w, err := Init(dropMLP, 4)
+	require.NoError(t, err)
+	var cks []Checkpoint
+	_, err = Resume(dropMLP, InitialCheckpoint(w, cfg.Optimizer), data, cfg, cfg.Steps, func(c Checkpoint, _ float32) error {
+		cks = append(cks, c.Clone())
+		return nil
+	})
+	require.NoError(t, err)
+	for s := 1; s < cfg.Steps; s++ {
+		idx, err := BatchIndices(cfg, len(data.Labels), uint64(s))
+		require.NoError(t, err)
+		require.Len(t, idx, cfg.BatchSize)
+		only := Dataset{Width: data.Width, Inputs: make([]float32, len(data.Inputs)), Labels: make([]int, len(data.Labels))}
+		for _, i := range idx {
+			copy(only.Inputs[i*data.Width:(i+1)*data.Width], data.Inputs[i*data.Width:(i+1)*data.Width])
+			only.Labels[i] = data.Labels[i]
+		}
+		next, err := StepFrom(dropMLP, cks[s-1], only, cfg)
+		require.NoError(t, err)
+		got, _ := next.Hash()
+		want, _ := cks[s].Hash()
+		require.Equal(t, want, got, "step %d from its batch alone", s)
+		if s == 4 {
+			other, _ := BatchIndices(cfg, len(data.Labels), 3)
+			require.NotEqual(t, idx, other, "steps draw different batches")
+		}
+	}
+}
+
 // TestInitialCheckpointThroughTheWire: the initial checkpoint (no
 // optimizer state yet) decodes to one that steps exactly like it.
 func TestInitialCheckpointThroughTheWire(t *testing.T) {

@@ -190,17 +190,68 @@ type runner struct {
 	w      tensor.Set
 	opt    Optimizer
 	done   uint64
-	g      *RNG
-	order  []int
-	pos    int
+	order  *batchOrder
 	x      []float32
 	labels []int
 }
 
-// newRunner positions the batch order after done steps: draws are taken
-// from successive permutations of the data, so the draw p (0-based) is
-// element p mod n of permutation p div n; only the permutations before
-// the next draw are generated.
+// batchOrder is the order examples are drawn in: draws are taken from
+// successive permutations of the n examples (RNG (seed, 2)), so draw p
+// (0-based) is element p mod n of permutation p div n.
+type batchOrder struct {
+	g     *RNG
+	n     int
+	order []int
+	pos   int
+}
+
+// newBatchOrder positions the order of n examples after done steps of
+// batch examples each; only the permutations before the next draw are
+// generated.
+func newBatchOrder(seed uint64, n, batch int, done uint64) (*batchOrder, error) {
+	drawn := done * uint64(batch)
+	if done != 0 && drawn/uint64(batch) != done {
+		return nil, fmt.Errorf("engine: step %d is out of range", done)
+	}
+	o := &batchOrder{g: NewRNG(seed, 2), n: n}
+	o.order = o.g.Perm(n)
+	for k := drawn / uint64(n); k > 0; k-- {
+		o.order = o.g.Perm(n)
+	}
+	o.pos = int(drawn % uint64(n))
+	return o, nil
+}
+
+// next is the index of the next example drawn.
+func (o *batchOrder) next() int {
+	if o.pos == o.n {
+		o.order, o.pos = o.g.Perm(o.n), 0
+	}
+	i := o.order[o.pos]
+	o.pos++
+	return i
+}
+
+// BatchIndices are the indices, in draw order, of the examples of step
+// (0-based) of a run of cfg.Seed over n examples in batches of
+// cfg.BatchSize: what Train feeds that step, and what a verifier needs of
+// the data to re-execute it.
+func BatchIndices(cfg TrainConfig, n int, step uint64) ([]int, error) {
+	if cfg.BatchSize <= 0 || cfg.BatchSize > n {
+		return nil, fmt.Errorf("engine: %d examples cannot feed batches of %d", n, cfg.BatchSize)
+	}
+	o, err := newBatchOrder(cfg.Seed, n, cfg.BatchSize, step)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]int, cfg.BatchSize)
+	for b := range out {
+		out[b] = o.next()
+	}
+	return out, nil
+}
+
+// newRunner positions the batch order after done steps.
 func newRunner(s Spec, w tensor.Set, opt Optimizer, done uint64, data Dataset, cfg TrainConfig) (*runner, error) {
 	n := len(data.Labels)
 	if width := s.InputWidth(); cfg.BatchSize <= 0 || cfg.BatchSize > n || len(data.Inputs) != n*data.Width || data.Width != width {
@@ -210,29 +261,19 @@ func newRunner(s Spec, w tensor.Set, opt Optimizer, done uint64, data Dataset, c
 	if grad == nil {
 		grad = GradientsWithDropout
 	}
-	r := &runner{spec: s, data: data, cfg: cfg, grad: grad, w: w, opt: opt, done: done, g: NewRNG(cfg.Seed, 2),
-		x: make([]float32, cfg.BatchSize*data.Width), labels: make([]int, cfg.BatchSize)}
-	drawn := done * uint64(cfg.BatchSize)
-	if done != 0 && drawn/uint64(cfg.BatchSize) != done {
-		return nil, fmt.Errorf("engine: step %d is out of range", done)
+	order, err := newBatchOrder(cfg.Seed, n, cfg.BatchSize, done)
+	if err != nil {
+		return nil, err
 	}
-	r.order = r.g.Perm(n)
-	for k := drawn / uint64(n); k > 0; k-- {
-		r.order = r.g.Perm(n)
-	}
-	r.pos = int(drawn % uint64(n))
-	return r, nil
+	return &runner{spec: s, data: data, cfg: cfg, grad: grad, w: w, opt: opt, done: done, order: order,
+		x: make([]float32, cfg.BatchSize*data.Width), labels: make([]int, cfg.BatchSize)}, nil
 }
 
 // step runs the next step.
 func (r *runner) step() (float32, error) {
-	n, width := len(r.data.Labels), r.data.Width
+	width := r.data.Width
 	for b := 0; b < r.cfg.BatchSize; b++ {
-		if r.pos == n {
-			r.order, r.pos = r.g.Perm(n), 0
-		}
-		i := r.order[r.pos]
-		r.pos++
+		i := r.order.next()
 		copy(r.x[b*width:(b+1)*width], r.data.Inputs[i*width:(i+1)*width])
 		r.labels[b] = r.data.Labels[i]
 	}

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/cohortchain/cohort/sidecar/durable"
+	"github.com/cohortchain/cohort/sidecar/merkle"
 )
 
 // Evidence of served inference, for sampled verification.
@@ -75,7 +76,7 @@ type SentClaim struct {
 // evidence endpoint serves it.
 type EvidenceItem struct {
 	Receipt Receipt `json:"receipt"`
-	// Proof is the Merkle proof of the receipt's leaf (LeavesProof), hex siblings.
+	// Proof is the Merkle proof of the receipt's leaf (merkle.Proof), hex siblings.
 	Proof []string `json:"proof"`
 	// Count is the number of receipts the commitment covers.
 	Count uint64 `json:"count"`
@@ -367,7 +368,7 @@ func (e *Evidence) restoreClaim(mc manifestClaim, segs map[string]*segment) *evC
 		cl.segs = append(cl.segs, s)
 	}
 	cl.leaves = segmentLeaves(cl.segs)
-	if cl.damaged == nil && (uint64(len(cl.leaves)) != mc.Count || LeavesRoot(cl.leaves) != cl.c.Root) {
+	if cl.damaged == nil && (uint64(len(cl.leaves)) != mc.Count || merkle.Root(cl.leaves) != cl.c.Root) {
 		cl.damaged = fmt.Errorf("serve: evidence of job %d root %x read back does not give its root and count", mc.Job, cl.c.Root)
 	}
 	if cl.damaged != nil {
@@ -534,7 +535,7 @@ func (e *Evidence) Commit(job uint64) (c Commitment, ok bool, err error) {
 		return c, false, fmt.Errorf("serve: evidence directory: %w", err)
 	}
 	leaves := segmentLeaves(segs)
-	c = Commitment{JobID: job, Root: LeavesRoot(leaves), Count: uint64(len(leaves))}
+	c = Commitment{JobID: job, Root: merkle.Root(leaves), Count: uint64(len(leaves))}
 	k := claimKey{job, c.Root}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -730,7 +731,7 @@ func (e *Evidence) Item(job uint64, root [32]byte, i uint64) (EvidenceItem, erro
 		j -= uint64(len(s.items))
 	}
 	it := s.items[j]
-	proof, err := LeavesProof(leaves, int(i))
+	proof, err := merkle.Proof(leaves, int(i))
 	if err != nil {
 		return EvidenceItem{}, err
 	}

@@ -22,6 +22,7 @@ import (
 	cryptotypes "github.com/cosmos/cosmos-sdk/crypto/types"
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
+	"github.com/cohortchain/cohort/sidecar/merkle"
 	markettypes "github.com/cohortchain/cohort/x/market/types"
 )
 
@@ -67,8 +68,8 @@ func TestReceiptsProofs(t *testing.T) {
 	for n := uint64(1); n <= 40; n++ {
 		rs := all[:n]
 		root := ReceiptsRoot(rs)
-		if LeavesRoot(receiptLeaves(rs)) != root {
-			t.Fatalf("n=%d: LeavesRoot differs from ReceiptsRoot", n)
+		if merkle.Root(receiptLeaves(rs)) != root {
+			t.Fatalf("n=%d: merkle.Root differs from ReceiptsRoot", n)
 		}
 		if _, err := ReceiptsProof(rs, int(n)); err == nil {
 			t.Fatalf("n=%d: a proof of a receipt past the end", n)

@@ -26,8 +26,8 @@ import (
 
 // TestInferenceNetwork runs the inference network end to end with the
 // real binaries: one validator with its sidecar (which serves the model's
-// weights and re-executes verification tasks), four providers serving a
-// registry model version (provider 2 returns wrong outputs), and bob's
+// weights and re-executes verification tasks), five providers serving a
+// registry model version (providers 2 and 4 return wrong outputs), and bob's
 // gateway, which signs bob's payment vouchers. carol registers the model
 // with a licence of 3ucohort per inference; bob opens inference leases at
 // 10ucohort per request with providers 0, 1 and 3 and calls the gateway:
@@ -41,7 +41,12 @@ import (
 //     licence price, and the settled receipts are pruned;
 //   - after bob leases provider 2 too, the gateway's redundancy checks
 //     catch its wrong outputs, report them on chain, and the validator's
-//     re-execution fails the task: provider 2 is slashed.
+//     re-execution fails the task: provider 2 is slashed;
+//   - with the gateway's checks off, bob leases provider 4 at the maximum
+//     verification level: x/verify samples its usage claim, the validator
+//     re-runs sampled requests from the evidence provider 4 committed to,
+//     the check fails, provider 4 is slashed and the lease fails with bob
+//     refunded.
 func TestInferenceNetwork(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a network with sidecars, providers and a gateway")
@@ -50,7 +55,14 @@ func TestInferenceNetwork(t *testing.T) {
 	work := t.TempDir()
 	procs := newProcesses(t, work)
 	spawn := procs.spawn
-	cfgPath := repoConfigWith(t, work, `        task_deadline_blocks: "15"`, `        task_deadline_blocks: "60"`)
+	// Routine checks of usage claims: almost never at the standard level
+	// (provider 0 is killed holding the evidence of its claims), always at
+	// the maximum level (phase 5).
+	cfgPath := repoConfigWith(t, work, `        task_deadline_blocks: "15"`, `        task_deadline_blocks: "60"
+        levels:
+          - {name: standard, min_job_level: 0, sample_steps: 44, inference_rate: "0.000001"}
+          - {name: high, min_job_level: 50, sample_steps: 66, inference_rate: "0.2"}
+          - {name: maximum, min_job_level: 90, sample_steps: 100, inference_rate: "1"}`)
 
 	const offset = 6000
 	n := newNet(t, 1, offset, "--config", cfgPath)
@@ -99,9 +111,10 @@ func TestInferenceNetwork(t *testing.T) {
 		"--home", home, "--from", "alice", "--grpc", grpcAddr, "--import", filepath.Join(modelDir, "spec.json"),
 		"--import", filepath.Join(modelDir, "weights.safetensors"), "--poll", "500ms", "--unavailable-grace", "20s")
 
-	// Four providers serving model 1 version 1; provider 2 lies.
+	// Five providers serving model 1 version 1; providers 2 and 4 lie
+	// (provider 4 is leased in phase 5 only: provider 2 is jailed by then).
 	provHome := filepath.Join(work, "providers")
-	const nProv = 4
+	const nProv = 5
 	addrs := make([]string, nProv)
 	for k := range addrs {
 		run(t, "keys", "add", fmt.Sprintf("provider%d", k), "--home", provHome, "--keyring-backend", "test", "--output", "json")
@@ -132,7 +145,7 @@ func TestInferenceNetwork(t *testing.T) {
 			"--home", provHome, "--from", fmt.Sprintf("provider%d", k), "--grpc", grpcAddr, "--data", "synthetic", "--poll", "500ms",
 			"--import", filepath.Join(modelDir, "spec.json"),
 			"--serve-models", "1/1", "--serve-listen", fmt.Sprintf("127.0.0.1:%d", 7711+k), "--claim-every", "2s"}
-		if k == 2 {
+		if k == 2 || k == 4 {
 			args = append(args, "--serve-attack", "wrong-outputs")
 		}
 		spawn(fmt.Sprintf("provider%d", k), args...)
@@ -167,11 +180,12 @@ func TestInferenceNetwork(t *testing.T) {
 
 	// bob's leases: 200 units' worth of escrow (13 = price 10 + licence 3) each.
 	const budget = 13 * 200
-	leases := func(ks ...int) map[int]string {
+	leases := func(level int, ks ...int) map[int]string {
 		t.Helper()
 		ids := map[int]string{}
 		for _, k := range ks {
-			ctx("bob", "market", "create-job", "inference", `{"model_id":"1","model_version":"1"}`, "100000", "10ucohort", fmt.Sprintf("%ducohort", budget), "1000")
+			ctx("bob", "market", "create-job", "inference", `{"model_id":"1","model_version":"1"}`, "100000", "10ucohort", fmt.Sprintf("%ducohort", budget), "1000",
+				"--verification-level", strconv.Itoa(level))
 			var jobs struct {
 				Jobs []struct {
 					ID string `json:"id"`
@@ -191,7 +205,7 @@ func TestInferenceNetwork(t *testing.T) {
 		}
 		return ids
 	}
-	jobOf := leases(0, 1, 3)
+	jobOf := leases(0, 0, 1, 3)
 
 	// bob's gateway: his API key, his vouchers, redundancy checks on half the requests.
 	keys := filepath.Join(work, "api-keys.json")
@@ -366,7 +380,7 @@ func TestInferenceNetwork(t *testing.T) {
 	// checks catch it and the committee's re-execution slashes it.
 	ctx("bob", "market", "top-up", jobOf[1], "100000ucohort")
 	ctx("bob", "market", "top-up", jobOf[3], "100000ucohort")
-	jobOf[2] = leases(2)[2]
+	jobOf[2] = leases(0, 2)[2]
 	// Traffic until a redundancy check (once the gateway has read the new
 	// lease) finds provider 2 out.
 	for i := 0; infMetric(t, gw+"/metrics", "cohort_gateway_verification_mismatches_total") <= 0; i++ {
@@ -440,7 +454,68 @@ func TestInferenceNetwork(t *testing.T) {
 	require.Equal(t, "1000000000", p.Provider.Collateral.Amount)
 	gwLog, _ := os.ReadFile(filepath.Join(work, "gateway.log"))
 	require.Contains(t, string(gwLog), "redundancy mismatch reported on chain")
-	t.Logf("phase 4: %d task(s) against provider 2 (%+v), its collateral now %s; inference network end to end in %s", len(tasks), tasks, p2, time.Since(start).Round(time.Second))
+	t.Logf("phase 4: %d task(s) against provider 2 (%+v), its collateral now %s (%s)", len(tasks), tasks, p2, time.Since(start).Round(time.Second))
+
+	// Phase 5: routine checks. The gateway restarts without redundancy
+	// checks (same directory: its vouchers go on); bob leases provider 4
+	// at the maximum level, where every usage claim is checked.
+	gwProc := procs.get("gateway")
+	require.NoError(t, gwProc.Process.Signal(syscall.SIGTERM))
+	_, _ = gwProc.Process.Wait()
+	spawn("gateway-unchecked", "run", "--role", "gateway", "--serve-listen", "127.0.0.1:7720", "--dir", filepath.Join(work, "gateway"),
+		"--home", home, "--from", "bob", "--grpc", grpcAddr, "--api-keys", keys, "--api-keys-only", "--refresh", "2s", "--rate", "0",
+		"--no-checks", "--try-timeout", "2s")
+	checked := leases(90, 4)[4]
+	bob0 := balance(bob)
+	type claimTask struct {
+		ID    string `json:"id"`
+		State string `json:"state"`
+		Work  struct {
+			Kind       string `json:"kind"`
+			TotalSteps string `json:"total_steps"`
+		} `json:"work"`
+		SampledSteps []string `json:"sampled_steps"`
+	}
+	var claimTasks []claimTask
+	for i := 0; ; i++ {
+		require.Lessf(t, i, 2000, "no usage claim of provider 4's lease %s was checked and failed: %+v", checked, claimTasks)
+		predict(input(int64(300_000 + i)))
+		if i%20 != 19 {
+			continue
+		}
+		var r struct {
+			Tasks []claimTask `json:"tasks"`
+		}
+		b, err := execCommand("q", "verify", "tasks-by-job", checked, "--home", home, "-o", "json").Output()
+		if err != nil || json.Unmarshal(b, &r) != nil {
+			continue
+		}
+		claimTasks = r.Tasks
+		if slices.ContainsFunc(r.Tasks, func(tk claimTask) bool {
+			return tk.Work.Kind == "WORK_KIND_INFERENCE_CLAIM" && tk.State == "TASK_STATE_FAILED"
+		}) {
+			break
+		}
+	}
+	require.Eventually(t, func() bool {
+		var j jobView
+		return c.tryQ(&j, "market", "job", checked) && j.Job.State == "JOB_STATE_FAILED"
+	}, time.Minute, 500*time.Millisecond, "provider 4's checked lease fails")
+	require.Greater(t, balance(bob), bob0, "bob gets the lease's escrow and provider 4's deposit back")
+	c.q(&p, "provider", "provider", addrs[4])
+	require.Less(t, atoi(p.Provider.Collateral.Amount), int64(1_000_000_000), "provider 4 is slashed")
+	var stats struct {
+		Stats struct {
+			RequestsCommitted string `json:"requests_committed"`
+			RequestsSampled   string `json:"requests_sampled"`
+		} `json:"stats"`
+	}
+	c.q(&stats, "verify", "stats")
+	require.Positive(t, atoi(stats.Stats.RequestsSampled), "requests were re-executed by routine checks")
+	valLog, _ := os.ReadFile(filepath.Join(work, "validator.log"))
+	require.Contains(t, string(valLog), "the output re-executed differs from the one signed")
+	t.Logf("phase 5: claim checks on lease %s: %+v; provider 4's collateral now %s; requests committed %s, sampled %s; inference network end to end in %s",
+		checked, claimTasks, p.Provider.Collateral.Amount, stats.Stats.RequestsCommitted, stats.Stats.RequestsSampled, time.Since(start).Round(time.Second))
 	infClaimGas(t, work)
 }
 
