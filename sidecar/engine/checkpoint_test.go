@@ -85,40 +85,48 @@ func TestStepFromReproducesEveryLeaf(t *testing.T) {
 	}
 }
 
-// TestStepFromBatchOnly: a step re-executes to the same checkpoint from a
-// dataset holding only its batch's examples (BatchIndices) at their
-// places, every other example zero: what a verifier that was shown one
-// batch of private data has.
-func TestStepFromBatchOnly(t *testing.T) {
+// TestStepOnBatch: a step re-executes to the same checkpoint from its
+// batch's examples alone (BatchIndices, in draw order): what a verifier
+// that was shown one batch of private data has. Another step's batch does
+// not reproduce it.
+func TestStepOnBatch(t *testing.T) {
 	data := clusters(50, 20, 4, 3)
 	cfg := TrainConfig{Steps: 9, BatchSize: 16, LearningRate: 0.05, Momentum: 0.9, Seed: 8}
 	w, err := Init(dropMLP, 4)
 	require.NoError(t, err)
-	var cks []Checkpoint
-	_, err = Resume(dropMLP, InitialCheckpoint(w, cfg.Optimizer), data, cfg, cfg.Steps, func(c Checkpoint, _ float32) error {
+	cks := []Checkpoint{InitialCheckpoint(w, cfg.Optimizer)}
+	_, err = Resume(dropMLP, cks[0], data, cfg, cfg.Steps, func(c Checkpoint, _ float32) error {
 		cks = append(cks, c.Clone())
 		return nil
 	})
 	require.NoError(t, err)
-	for s := 1; s < cfg.Steps; s++ {
-		idx, err := BatchIndices(cfg, len(data.Labels), uint64(s))
+	batch := func(s uint64) ([]float32, []int) {
+		idx, err := BatchIndices(cfg, len(data.Labels), s)
 		require.NoError(t, err)
-		require.Len(t, idx, cfg.BatchSize)
-		only := Dataset{Width: data.Width, Inputs: make([]float32, len(data.Inputs)), Labels: make([]int, len(data.Labels))}
+		x, labels := make([]float32, 0, len(idx)*data.Width), make([]int, 0, len(idx))
 		for _, i := range idx {
-			copy(only.Inputs[i*data.Width:(i+1)*data.Width], data.Inputs[i*data.Width:(i+1)*data.Width])
-			only.Labels[i] = data.Labels[i]
+			x = append(x, data.Inputs[i*data.Width:(i+1)*data.Width]...)
+			labels = append(labels, data.Labels[i])
 		}
-		next, err := StepFrom(dropMLP, cks[s-1], only, cfg)
+		return x, labels
+	}
+	for s := range uint64(cfg.Steps) {
+		x, labels := batch(s)
+		next, err := StepOnBatch(dropMLP, cks[s], x, labels, cfg)
 		require.NoError(t, err)
 		got, _ := next.Hash()
-		want, _ := cks[s].Hash()
+		want, _ := cks[s+1].Hash()
 		require.Equal(t, want, got, "step %d from its batch alone", s)
-		if s == 4 {
-			other, _ := BatchIndices(cfg, len(data.Labels), 3)
-			require.NotEqual(t, idx, other, "steps draw different batches")
+		if s > 0 {
+			ox, ol := batch(s - 1)
+			other, err := StepOnBatch(dropMLP, cks[s], ox, ol, cfg)
+			require.NoError(t, err)
+			oh, _ := other.Hash()
+			require.NotEqual(t, want, oh, "step %d from another step's batch", s)
 		}
 	}
+	_, err = StepOnBatch(dropMLP, cks[0], make([]float32, 3), []int{1}, cfg)
+	require.Error(t, err, "a batch of the wrong size")
 }
 
 // TestInitialCheckpointThroughTheWire: the initial checkpoint (no

@@ -181,12 +181,53 @@ func StepFrom(s Spec, ck Checkpoint, data Dataset, cfg TrainConfig) (Checkpoint,
 	return Resume(s, ck, data, cfg, 1, nil)
 }
 
+// StepOnBatch runs step ck.Step (0-based) from checkpoint ck on that
+// step's batch given alone: x holds the examples of BatchIndices(cfg, n,
+// ck.Step) in draw order (cfg.BatchSize rows), labels their labels. It is
+// what StepFrom computes over the whole data, for a verifier that was
+// shown one batch of private data.
+func StepOnBatch(s Spec, ck Checkpoint, x []float32, labels []int, cfg TrainConfig) (Checkpoint, error) {
+	if err := CheckWeights(s, ck.Weights); err != nil {
+		return Checkpoint{}, err
+	}
+	if err := ck.check(); err != nil {
+		return Checkpoint{}, err
+	}
+	if cfg.BatchSize <= 0 || len(labels) != cfg.BatchSize || len(x) != cfg.BatchSize*s.InputWidth() {
+		return Checkpoint{}, fmt.Errorf("engine: a batch of %d rows (%d values) for batches of %d into %d inputs", len(labels), len(x), cfg.BatchSize, s.InputWidth())
+	}
+	w := cloneSet(ck.Weights)
+	opt, err := restore(cfg, ck.Optimizer, w)
+	if err != nil {
+		return Checkpoint{}, err
+	}
+	if _, err := applyStep(s, w, opt, x, labels, cfg, ck.Step); err != nil {
+		return Checkpoint{}, err
+	}
+	return Checkpoint{Step: ck.Step + 1, Weights: w, Optimizer: opt.State()}, nil
+}
+
+// applyStep is one training step, the rule every path shares: the
+// gradients of the batch (x, labels) at w, with the dropout key (cfg.Seed,
+// step), applied by opt to w. It returns the batch's loss.
+func applyStep(s Spec, w tensor.Set, opt Optimizer, x []float32, labels []int, cfg TrainConfig, step uint64) (float32, error) {
+	grad := cfg.Gradients
+	if grad == nil {
+		grad = GradientsWithDropout
+	}
+	loss, grads, err := grad(s, w, x, labels, cfg.Seed, step)
+	if err != nil {
+		return 0, err
+	}
+	opt.Step(w, grads)
+	return loss, nil
+}
+
 // runner is one run's loop state: weights, optimizer, batch order.
 type runner struct {
 	spec   Spec
 	data   Dataset
 	cfg    TrainConfig
-	grad   GradientFunc
 	w      tensor.Set
 	opt    Optimizer
 	done   uint64
@@ -257,15 +298,11 @@ func newRunner(s Spec, w tensor.Set, opt Optimizer, done uint64, data Dataset, c
 	if width := s.InputWidth(); cfg.BatchSize <= 0 || cfg.BatchSize > n || len(data.Inputs) != n*data.Width || data.Width != width {
 		return nil, fmt.Errorf("engine: %d examples of width %d cannot feed batches of %d into %d inputs", n, data.Width, cfg.BatchSize, width)
 	}
-	grad := cfg.Gradients
-	if grad == nil {
-		grad = GradientsWithDropout
-	}
 	order, err := newBatchOrder(cfg.Seed, n, cfg.BatchSize, done)
 	if err != nil {
 		return nil, err
 	}
-	return &runner{spec: s, data: data, cfg: cfg, grad: grad, w: w, opt: opt, done: done, order: order,
+	return &runner{spec: s, data: data, cfg: cfg, w: w, opt: opt, done: done, order: order,
 		x: make([]float32, cfg.BatchSize*data.Width), labels: make([]int, cfg.BatchSize)}, nil
 }
 
@@ -277,11 +314,10 @@ func (r *runner) step() (float32, error) {
 		copy(r.x[b*width:(b+1)*width], r.data.Inputs[i*width:(i+1)*width])
 		r.labels[b] = r.data.Labels[i]
 	}
-	loss, grads, err := r.grad(r.spec, r.w, r.x, r.labels, r.cfg.Seed, r.done)
+	loss, err := applyStep(r.spec, r.w, r.opt, r.x, r.labels, r.cfg, r.done)
 	if err != nil {
 		return 0, err
 	}
-	r.opt.Step(r.w, grads)
 	r.done++
 	return loss, nil
 }

@@ -15,24 +15,22 @@ type LocalResult struct {
 	Blob   []byte
 	// Samples is the number of examples trained on, FedAvg's weight.
 	Samples int
-	// CheckpointRoot commits to the weights after every local step.
+	// CheckpointRoot commits to the checkpoint after every local step;
+	// Leaves are those checkpoints' hashes.
 	CheckpointRoot [32]byte
+	Leaves         [][32]byte
 	// Losses are the local steps' losses.
 	Losses []float32
 }
 
 // LocalUpdate trains cfg.Steps steps of SGD with momentum from global on
 // data, with the dropout masks and batch order of seed (TrainingSeed), and
-// returns the update. A shard smaller than the batch trains on batches of
-// the whole shard.
+// returns the update (LocalTrainConfig).
 func LocalUpdate(spec engine.Spec, global tensor.Set, data engine.Dataset, cfg LocalConfig, seed uint64) (LocalResult, error) {
 	if len(data.Labels) == 0 {
 		return LocalResult{}, fmt.Errorf("federation: no local examples to train on")
 	}
-	res, err := engine.Train(spec, global, data, engine.TrainConfig{
-		Steps: cfg.Steps, BatchSize: min(cfg.BatchSize, len(data.Labels)),
-		LearningRate: cfg.LearningRate, Momentum: Momentum, Seed: seed,
-	})
+	res, err := engine.Train(spec, global, data, LocalTrainConfig(cfg, len(data.Labels), seed))
 	if err != nil {
 		return LocalResult{}, err
 	}
@@ -41,5 +39,5 @@ func LocalUpdate(spec engine.Spec, global tensor.Set, data engine.Dataset, cfg L
 		return LocalResult{}, err
 	}
 	return LocalResult{Update: res.Update, Blob: blob, Samples: len(data.Labels),
-		CheckpointRoot: CheckpointRoot(res.Checkpoints), Losses: res.Losses}, nil
+		CheckpointRoot: CheckpointRoot(res.Checkpoints), Leaves: res.Checkpoints, Losses: res.Losses}, nil
 }
