@@ -142,6 +142,10 @@ type Daemon struct {
 	ver      verifytypes.QueryClient
 	jobs     map[uint64]*execJob
 	datasets map[string]engine.Dataset
+	// rounds are a provider's verified federated rounds made executable
+	// (rounds.go), by roundEvidenceKey; committed its data commitment's leaves.
+	rounds    map[string]*execJob
+	committed [][32]byte
 	inflight map[uint64]bool
 	// trainingLease is the job whose lease trains in the background (0: none).
 	trainingLease uint64
@@ -191,7 +195,7 @@ func New(cfg Config, c *chain.Client) (*Daemon, error) {
 		store: store, state: st, residuals: federation.NewResiduals(cfg.Dir + "/residuals"), log: cfg.Logger.With("role", cfg.Role),
 		attest: map[string]attestation{}, specs: map[string]engine.Spec{},
 		mkt: markettypes.NewQueryClient(c.Conn()), ver: verifytypes.NewQueryClient(c.Conn()),
-		jobs: map[uint64]*execJob{}, datasets: map[string]engine.Dataset{}, inflight: map[uint64]bool{}}, nil
+		jobs: map[uint64]*execJob{}, datasets: map[string]engine.Dataset{}, inflight: map[uint64]bool{}, rounds: map[string]*execJob{}}, nil
 }
 
 func setDefaults(cfg *Config) {
@@ -233,6 +237,7 @@ func (d *Daemon) Handler() http.Handler {
 	mux.HandleFunc(attestationsPath, d.serveAttestations)
 	mux.HandleFunc("/v1/status", d.serveStatus)
 	mux.HandleFunc(trainingPath, d.serveTraining)
+	mux.HandleFunc(federatedPath, d.serveFederated)
 	return mux
 }
 

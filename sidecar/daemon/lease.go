@@ -139,7 +139,7 @@ func (d *Daemon) executeLease(ctx context.Context, job markettypes.Job) error {
 				d.mu.Unlock()
 			}()
 			start := time.Now()
-			rec, err := d.train(x)
+			rec, _, err := d.train(x)
 			if err == nil {
 				err = d.state.update(func(s *state) { s.Leases[job.Id] = rec })
 			}
@@ -315,8 +315,9 @@ func (d *Daemon) snapshotEvery(steps uint64) uint64 {
 }
 
 // train runs x's whole job the way this provider does, storing the
-// result, the leaves and the snapshots.
-func (d *Daemon) train(x *execJob) (leaseRecord, error) {
+// result, the leaves and the snapshots. It returns the record and the
+// last checkpoint.
+func (d *Daemon) train(x *execJob) (leaseRecord, engine.Checkpoint, error) {
 	steps := x.job.Steps()
 	every := d.snapshotEvery(steps)
 	rec := leaseRecord{JobID: x.job.ID, Steps: steps, Snapshots: map[uint64]string{}, Attack: x.attack}
@@ -335,7 +336,7 @@ func (d *Daemon) train(x *execJob) (leaseRecord, error) {
 	}
 	ck := engine.InitialCheckpoint(x.initial, x.job.Config.Optimizer)
 	if err := snapshot(ck); err != nil {
-		return rec, err
+		return rec, engine.Checkpoint{}, err
 	}
 	last, err := advance(x, ck, int(steps), func(c engine.Checkpoint) error {
 		h, err := c.Hash()
@@ -349,15 +350,15 @@ func (d *Daemon) train(x *execJob) (leaseRecord, error) {
 		return nil
 	})
 	if err != nil {
-		return rec, err
+		return rec, engine.Checkpoint{}, err
 	}
 	blob, err := federation.EncodeWeights(last.Weights)
 	if err != nil {
-		return rec, err
+		return rec, engine.Checkpoint{}, err
 	}
 	ref, err := d.store.PutBytes(blob)
 	if err != nil {
-		return rec, err
+		return rec, engine.Checkpoint{}, err
 	}
 	rec.ResultHash, rec.ResultSize = ref.Hex(), ref.Size
 	lb := make([]byte, 0, 32*len(leaves))
@@ -366,12 +367,12 @@ func (d *Daemon) train(x *execJob) (leaseRecord, error) {
 	}
 	lref, err := d.store.PutBytes(lb)
 	if err != nil {
-		return rec, err
+		return rec, engine.Checkpoint{}, err
 	}
 	rec.Leaves = lref.Hex()
 	root := federation.CheckpointRoot(leaves)
 	rec.Root = hex.EncodeToString(root[:])
-	return rec, nil
+	return rec, last, nil
 }
 
 // advance runs n steps of x from ck as its provider does (honestly, or
@@ -504,30 +505,41 @@ func (d *Daemon) serveTraining(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no such training lease here", http.StatusNotFound)
 		return
 	}
+	d.serveEvidence(w, r, parts[1:], rec, func() (*execJob, error) {
+		d.mu.Lock()
+		x := d.jobs[id]
+		d.mu.Unlock()
+		if x != nil {
+			return x, nil
+		}
+		// After a restart: rebuilt from the chain.
+		jresp, err := d.mkt.Job(r.Context(), &markettypes.QueryJobRequest{Id: id})
+		if err != nil {
+			return nil, err
+		}
+		return d.execJobFor(r.Context(), jresp.Job, rec.Attack)
+	})
+}
+
+// serveEvidence serves what rest asks of a trained job's evidence: its
+// "leaves", or "checkpoints/{s}" (the checkpoint after step s, regenerated
+// from the nearest snapshot of rec by the job exec makes executable).
+func (d *Daemon) serveEvidence(w http.ResponseWriter, r *http.Request, rest []string, rec leaseRecord, exec func() (*execJob, error)) {
 	var body []byte
+	var err error
 	switch {
-	case len(parts) == 2 && parts[1] == "leaves":
+	case len(rest) == 1 && rest[0] == "leaves":
 		body, err = d.blobByHex(rec.Leaves)
-	case len(parts) == 3 && parts[1] == "checkpoints":
-		step, perr := strconv.ParseUint(parts[2], 10, 64)
+	case len(rest) == 2 && rest[0] == "checkpoints":
+		step, perr := strconv.ParseUint(rest[1], 10, 64)
 		if perr != nil || step >= rec.Steps {
 			http.Error(w, "step out of range", http.StatusBadRequest)
 			return
 		}
-		d.mu.Lock()
-		x := d.jobs[id]
-		d.mu.Unlock()
-		if x == nil { // after a restart: rebuilt from the chain
-			jresp, jerr := d.mkt.Job(r.Context(), &markettypes.QueryJobRequest{Id: id})
-			if jerr != nil {
-				http.Error(w, jerr.Error(), http.StatusServiceUnavailable)
-				return
-			}
-			var xerr error
-			if x, xerr = d.execJobFor(r.Context(), jresp.Job, rec.Attack); xerr != nil {
-				http.Error(w, xerr.Error(), http.StatusServiceUnavailable)
-				return
-			}
+		x, xerr := exec()
+		if xerr != nil {
+			http.Error(w, xerr.Error(), http.StatusServiceUnavailable)
+			return
 		}
 		body, err = d.checkpointAt(x, rec, step+1)
 	default:

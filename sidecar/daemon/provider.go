@@ -114,7 +114,7 @@ func (d *Daemon) join(ctx context.Context, run fedtypes.Run) error {
 	if !already {
 		bctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
-		if _, err := d.send(bctx, &fedtypes.MsgJoinRun{Provider: me, RunId: run.Id}); err != nil {
+		if _, err := d.send(bctx, d.joinMsg(run)); err != nil {
 			return fmt.Errorf("joining run %d: %w", run.Id, err)
 		}
 		d.log.Info("joined run", "run", run.Id)
@@ -145,7 +145,14 @@ func (d *Daemon) contribute(ctx context.Context, run fedtypes.Run, round fedtype
 		return err
 	}
 	start := time.Now()
-	res, err := federation.LocalUpdate(spec, global, d.cfg.Data, cfg, federation.TrainingSeed(round.Seed, me))
+	var res federation.LocalResult
+	var evidence roundRecord
+	if run.Spec.VerifyUpdates {
+		// Trained like a lease, keeping the evidence a committee checks.
+		res, evidence, err = d.trainVerified(run, round, spec, global)
+	} else {
+		res, err = federation.LocalUpdate(spec, global, d.cfg.Data, cfg, federation.TrainingSeed(round.Seed, me))
+	}
 	if err != nil {
 		return err
 	}
@@ -177,6 +184,12 @@ func (d *Daemon) contribute(ctx context.Context, run fedtypes.Run, round fedtype
 	if d.cfg.Attack == AttackCorruptBlob {
 		ref.Size++ // the commitment no longer matches the bytes served
 	}
+	if run.Spec.VerifyUpdates {
+		// Served before the commitment lands: the committee may ask at once.
+		if err := d.recordRound(evidence); err != nil {
+			return err
+		}
+	}
 	msg := &fedtypes.MsgSubmitUpdate{Participant: me, RunId: run.Id, Round: round.Number, Hash: ref.Hash[:],
 		Size_: uint64(ref.Size), Location: d.locationOf(ref), SampleCount: uint64(res.Samples), CheckpointRoot: res.CheckpointRoot[:]}
 	bctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -187,6 +200,7 @@ func (d *Daemon) contribute(ctx context.Context, run fedtypes.Run, round fedtype
 	if err := d.residuals.Set(run.Id, residual); err != nil {
 		return err
 	}
+
 	d.log.Info("submitted update", "run", run.Id, "round", round.Number, "update", ref.String(), "bytes", ref.Size,
 		"samples", res.Samples, "train", trained, "attack", d.cfg.Attack)
 	return d.state.update(func(s *state) { s.Submitted[key] = ref.Hex() })

@@ -23,6 +23,9 @@ type state struct {
 	Submitted map[string]string `json:"submitted"`
 	// Leases (provider) are the market training leases executed, by job.
 	Leases map[uint64]leaseRecord `json:"leases,omitempty"`
+	// Rounds (provider) are the federated updates trained for runs that
+	// verify updates, with their evidence, by "run/round" (roundEvidenceKey).
+	Rounds map[string]roundRecord `json:"rounds,omitempty"`
 	// Verdicts (validator) are the verification verdicts reached, by task:
 	// once reached, a verdict is attested unchanged until the task is
 	// decided, across restarts.
@@ -49,7 +52,7 @@ func roundKey(run uint64, round, attempt uint32) string {
 
 func loadState(path string) (*state, error) {
 	s := &state{path: path, Outcomes: map[string]outcomeRecord{}, Joined: map[uint64]bool{}, Submitted: map[string]string{},
-		Leases: map[uint64]leaseRecord{}, Verdicts: map[uint64]verdictRecord{}}
+		Leases: map[uint64]leaseRecord{}, Rounds: map[string]roundRecord{}, Verdicts: map[uint64]verdictRecord{}}
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return s, nil
@@ -62,6 +65,9 @@ func loadState(path string) (*state, error) {
 	}
 	if s.Leases == nil {
 		s.Leases = map[uint64]leaseRecord{}
+	}
+	if s.Rounds == nil {
+		s.Rounds = map[string]roundRecord{}
 	}
 	if s.Verdicts == nil {
 		s.Verdicts = map[uint64]verdictRecord{}

@@ -88,9 +88,10 @@ func (d *Daemon) verifyStep(ctx context.Context) error {
 			continue
 		}
 		switch t.Work.Kind {
-		case verifytypes.WORK_KIND_TRAINING_LEASE, verifytypes.WORK_KIND_INFERENCE, verifytypes.WORK_KIND_INFERENCE_CLAIM:
+		case verifytypes.WORK_KIND_TRAINING_LEASE, verifytypes.WORK_KIND_FEDERATED_UPDATE, verifytypes.WORK_KIND_INFERENCE,
+			verifytypes.WORK_KIND_INFERENCE_CLAIM:
 		default:
-			continue // federated updates: not reported yet
+			continue
 		}
 		d.mu.Lock()
 		start := !d.inflight[t.Id] && len(d.inflight) < d.cfg.VerifyConcurrency
@@ -154,6 +155,8 @@ func (d *Daemon) verifyTask(ctx context.Context, t verifytypes.Task) {
 		v, err = d.reexecuteInference(ctx, t)
 	case verifytypes.WORK_KIND_INFERENCE_CLAIM:
 		v, reason, err = d.reexecuteClaim(ctx, t)
+	case verifytypes.WORK_KIND_FEDERATED_UPDATE:
+		v, reason, err = d.reexecuteFederated(ctx, t)
 	default:
 		v, reason, err = d.reexecuteTraining(ctx, t)
 	}
@@ -200,13 +203,22 @@ func (d *Daemon) reexecuteTraining(ctx context.Context, t verifytypes.Task) (ver
 		return pass, "", err
 	}
 	first := d.firstSeen(verifyKey(t.Id))
-	return d.checkTraining(ctx, t, x, first)
+	return d.checkSteps(ctx, t, x, fmt.Sprintf("/v1/training/%d", t.Work.JobId), nil, first)
 }
 
-// checkTraining re-executes t's sampled steps of job x against the
-// provider's evidence; first is when this validator first tried (evidence
-// missing for Config.UnavailableGrace after it is UNAVAILABLE).
-func (d *Daemon) checkTraining(ctx context.Context, t verifytypes.Task, x *execJob, first time.Time) (verifytypes.Verdict, string, error) {
+// batchSource gives the batch of a sampled step when the verifier does not
+// hold the data (a federated participant's private examples): its inputs
+// and labels, or a reason the evidence is bad (why), or an error when it
+// could not be fetched.
+type batchSource func(ctx context.Context, step uint64) (x []float32, labels []int, why string, err error)
+
+// checkSteps re-executes t's sampled steps of job x against the
+// provider's evidence, served under prefix ("/v1/training/{job}" or
+// "/v1/federated/{run}/{round}": its leaves and checkpoints); each step
+// runs on x's data, or on the batch batches gives when set. first is when
+// this validator first tried (evidence missing for
+// Config.UnavailableGrace after it is UNAVAILABLE).
+func (d *Daemon) checkSteps(ctx context.Context, t verifytypes.Task, x *execJob, prefix string, batches batchSource, first time.Time) (verifytypes.Verdict, string, error) {
 	pass := verifytypes.Verdict{TaskId: t.Id, Outcome: verifytypes.OUTCOME_PASS}
 	unavailable := verifytypes.Verdict{TaskId: t.Id, Outcome: verifytypes.OUTCOME_UNAVAILABLE}
 	fail := func(step uint64, why string) (verifytypes.Verdict, string, error) {
@@ -227,7 +239,7 @@ func (d *Daemon) checkTraining(ctx context.Context, t verifytypes.Task, x *execJ
 	if err != nil {
 		return unavailable, err.Error(), nil
 	}
-	leafBytes, err := d.getBytes(ctx, fmt.Sprintf("%s/v1/training/%d/leaves", base, t.Work.JobId), int64(32*t.Work.TotalSteps))
+	leafBytes, err := d.getBytes(ctx, base+prefix+"/leaves", int64(32*t.Work.TotalSteps))
 	if err != nil {
 		return missing("leaves", err)
 	}
@@ -255,7 +267,7 @@ func (d *Daemon) checkTraining(ctx context.Context, t verifytypes.Task, x *execJ
 		}
 		prev := initial
 		if s > 0 {
-			b, err := d.getBytes(ctx, fmt.Sprintf("%s/v1/training/%d/checkpoints/%d", base, t.Work.JobId, s-1), 2*int64(len(ib))+1024)
+			b, err := d.getBytes(ctx, fmt.Sprintf("%s%s/checkpoints/%d", base, prefix, s-1), 2*int64(len(ib))+1024)
 			if err != nil {
 				return missing(fmt.Sprintf("checkpoint %d", s-1), err)
 			}
@@ -266,7 +278,19 @@ func (d *Daemon) checkTraining(ctx context.Context, t verifytypes.Task, x *execJ
 				return fail(s, fmt.Sprintf("checkpoint %d does not decode as step %d's: %v", s-1, s, err))
 			}
 		}
-		next, err := engine.StepFrom(x.job.Spec, prev, x.data, x.job.Config)
+		var next engine.Checkpoint
+		if batches == nil {
+			next, err = engine.StepFrom(x.job.Spec, prev, x.data, x.job.Config)
+		} else {
+			bx, labels, why, berr := batches(ctx, s)
+			switch {
+			case berr != nil:
+				return missing(fmt.Sprintf("batch %d", s), berr)
+			case why != "":
+				return fail(s, fmt.Sprintf("batch %d: %s", s, why))
+			}
+			next, err = engine.StepOnBatch(x.job.Spec, prev, bx, labels, x.job.Config)
+		}
 		if err != nil {
 			return fail(s, fmt.Sprintf("step %d does not run from its checkpoint: %v", s, err))
 		}

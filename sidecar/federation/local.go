@@ -41,3 +41,26 @@ func LocalUpdate(spec engine.Spec, global tensor.Set, data engine.Dataset, cfg L
 	return LocalResult{Update: res.Update, Blob: blob, Samples: len(data.Labels),
 		CheckpointRoot: CheckpointRoot(res.Checkpoints), Leaves: res.Checkpoints, Losses: res.Losses}, nil
 }
+
+// UpdateOf is the contribution of a participant that trained from global
+// to final on samples examples, its local checkpoints committed by root:
+// the update final − global (what LocalUpdate computes) and its blob.
+func UpdateOf(global, final tensor.Set, samples int, root [32]byte) (LocalResult, error) {
+	update := tensor.Set{}
+	for name, t := range final {
+		g, ok := global[name]
+		if !ok || len(g.Data) != len(t.Data) {
+			return LocalResult{}, fmt.Errorf("federation: tensor %q of the trained weights is not the global weights'", name)
+		}
+		d := make([]float32, len(t.Data))
+		for i, v := range t.Data {
+			d[i] = v - g.Data[i]
+		}
+		update[name] = tensor.Tensor{Shape: t.Shape, Data: d}
+	}
+	blob, err := EncodeWeights(update)
+	if err != nil {
+		return LocalResult{}, err
+	}
+	return LocalResult{Update: update, Blob: blob, Samples: samples, CheckpointRoot: root}, nil
+}
