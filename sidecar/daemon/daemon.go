@@ -146,7 +146,7 @@ type Daemon struct {
 	// (rounds.go), by roundEvidenceKey; committed its data commitment's leaves.
 	rounds    map[string]*execJob
 	committed [][32]byte
-	inflight map[uint64]bool
+	inflight  map[uint64]bool
 	// trainingLease is the job whose lease trains in the background (0: none).
 	trainingLease uint64
 }
