@@ -307,10 +307,13 @@ func New(
 	})
 
 	// Proof-of-compute: x/verify checks the market's training results and
-	// decides its disputes; each task's committee attests its verdict.
+	// the updates of federated runs that verify them, and decides the
+	// market's disputes; each task's committee attests its verdict.
 	app.VerifyKeeper = verifykeeper.NewKeeper(appCodec, runtime.NewKVStoreService(keys[verifytypes.StoreKey]), app.AccountKeeper, app.BankKeeper,
 		app.StakingKeeper, app.SlashingKeeper, app.ProviderKeeper, app.ReputationKeeper, app.MarketKeeper, authority)
 	app.MarketKeeper.SetVerifier(app.VerifyKeeper)
+	// Runs that verify updates report each one to x/verify.
+	app.FederatedKeeper.SetVerifier(app.VerifyKeeper)
 	app.MarketKeeper.SetRegistry(app.RegistryKeeper)
 	verifyModule := verify.NewAppModule(appCodec, app.VerifyKeeper)
 	app.VoteExtensions.Register(verifytypes.AttestationKind, verifyModule.AttestationHandler())

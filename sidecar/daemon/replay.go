@@ -74,7 +74,17 @@ func ReplayRound(spec engine.Spec, global tensor.Set, run fedtypes.Run, round fe
 			return out, fmt.Errorf("replay: round %d: no data for participant %s", round.Number, u.Participant)
 		}
 		start := time.Now()
-		res, err := federation.LocalUpdate(spec, global, p.Data, cfg, federation.TrainingSeed(round.Seed, u.Participant))
+		seed := federation.TrainingSeed(round.Seed, u.Participant)
+		var res federation.LocalResult
+		if run.Spec.VerifyUpdates {
+			// Trained the way its provider trains a verified round.
+			var x *execJob
+			if x, err = roundExec(spec, run, global, p.Data, seed, p.Attack); err == nil {
+				res, err = verifiedUpdate(x)
+			}
+		} else {
+			res, err = federation.LocalUpdate(spec, global, p.Data, cfg, seed)
+		}
 		if err != nil {
 			return out, err
 		}

@@ -70,16 +70,32 @@ func (d *Daemon) joinMsg(run fedtypes.Run) *fedtypes.MsgJoinRun {
 	return msg
 }
 
-// roundExec is the local training of a verified round as an executable
-// job: the global weights, this provider's data and the local
-// configuration of seed.
-func (d *Daemon) roundExec(spec engine.Spec, run fedtypes.Run, global tensor.Set, seed uint64, attack string) (*execJob, error) {
+// roundExec is the local training of a verified round on data as an
+// executable job: the global weights and the local configuration of seed,
+// trained honestly or following attack (advance).
+func roundExec(spec engine.Spec, run fedtypes.Run, global tensor.Set, data engine.Dataset, seed uint64, attack string) (*execJob, error) {
 	cfg, err := federation.LocalConfigOf(run.Spec)
 	if err != nil {
 		return nil, err
 	}
-	return &execJob{job: training.Job{Spec: spec, Config: federation.LocalTrainConfig(cfg, len(d.cfg.Data.Labels), seed)},
-		data: d.cfg.Data, initial: global, attack: attack}, nil
+	return &execJob{job: training.Job{Spec: spec, Config: federation.LocalTrainConfig(cfg, len(data.Labels), seed)},
+		data: data, initial: global, attack: attack}, nil
+}
+
+// verifiedUpdate is the update x's local training gives (advance from the
+// global weights: what a provider of a verified run commits, attack
+// included), without keeping evidence: what a replay recomputes.
+func verifiedUpdate(x *execJob) (federation.LocalResult, error) {
+	var leaves [][32]byte
+	last, err := advance(x, engine.InitialCheckpoint(x.initial, x.job.Config.Optimizer), int(x.job.Steps()), func(c engine.Checkpoint) error {
+		h, err := c.Hash()
+		leaves = append(leaves, h)
+		return err
+	})
+	if err != nil {
+		return federation.LocalResult{}, err
+	}
+	return federation.UpdateOf(x.initial, last.Weights, len(x.data.Labels), federation.CheckpointRoot(leaves))
 }
 
 // trainVerified trains this provider's update of round for a run that
@@ -87,7 +103,7 @@ func (d *Daemon) roundExec(spec engine.Spec, run fedtypes.Run, global tensor.Set
 // update is submitted (recordRound).
 func (d *Daemon) trainVerified(run fedtypes.Run, round fedtypes.Round, spec engine.Spec, global tensor.Set) (federation.LocalResult, roundRecord, error) {
 	seed := federation.TrainingSeed(round.Seed, d.account())
-	x, err := d.roundExec(spec, run, global, seed, d.cfg.Attack)
+	x, err := roundExec(spec, run, global, d.cfg.Data, seed, d.cfg.Attack)
 	if err != nil {
 		return federation.LocalResult{}, roundRecord{}, err
 	}
@@ -194,7 +210,7 @@ func (d *Daemon) roundExecOf(ctx context.Context, rec roundRecord) (*execJob, er
 	if err != nil {
 		return nil, fmt.Errorf("the round's global weights: %w", err)
 	}
-	if x, err = d.roundExec(spec, rresp.Run, global, rec.Seed, rec.Attack); err != nil {
+	if x, err = roundExec(spec, rresp.Run, global, d.cfg.Data, rec.Seed, rec.Attack); err != nil {
 		return nil, err
 	}
 	d.mu.Lock()

@@ -34,7 +34,7 @@ func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 					Example:        `cohortd tx federated create-run '{"model":{"registry_model_id":"1","registry_version":"1"},"initial_weights_hash":"<base64 sha256>","initial_weights_location":"https://blobs.example/w0","rounds":10,"local_steps":50,"batch_size":64,"learning_rate":"0.01","aggregation":{"name":"fedavg"},"min_participants":3,"max_participants":5,"round_deadline_blocks":100,"reward_per_update":{"denom":"ucohort","amount":"1000"}}' --from carol`,
 					PositionalArgs: modulebase.Args("spec")},
 				{RpcMethod: "CancelRun", Use: "cancel-run [run-id]", Short: "End a run and refund its unspent escrow (client only)", PositionalArgs: modulebase.Args("run_id")},
-				{RpcMethod: "JoinRun", Use: "join-run [run-id]", Short: "Join an open run as a bonded provider", PositionalArgs: modulebase.Args("run_id")},
+				{RpcMethod: "JoinRun", Use: "join-run [run-id]", Short: "Join an open run as a bonded provider (a run that verifies updates needs --data-root, base64, and --data-size)", PositionalArgs: modulebase.Args("run_id")},
 				{RpcMethod: "SubmitUpdate", Use: "submit-update [run-id] [round] [hash] [size] [location] [sample-count] [checkpoint-root]",
 					Short:          "Commit to a round's local update (hashes as base64)",
 					PositionalArgs: modulebase.Args("run_id", "round", "hash", "size", "location", "sample_count", "checkpoint_root")},

@@ -32,6 +32,9 @@ type Keeper struct {
 	staking      types.StakingKeeper
 	authority    string
 	moduleAddr   sdk.AccAddress
+	// verifier is shared by every copy of the keeper, so that x/verify,
+	// built after this module, can be set once (SetVerifier).
+	verifier *verifierRef
 
 	Schema    collections.Schema
 	Params    collections.Item[types.Params]
@@ -68,7 +71,7 @@ func NewKeeper(cdc codec.BinaryCodec, storeService store.KVStoreService, ak type
 	pairHeightID := collections.PairKeyCodec(collections.Int64Key, collections.Uint64Key)
 	k := Keeper{
 		cdc: cdc, addressCodec: ak.AddressCodec(), bank: bank, providers: providers, reputation: reputation, registry: registry, staking: staking,
-		authority: authority, moduleAddr: moduleAddr,
+		authority: authority, moduleAddr: moduleAddr, verifier: &verifierRef{},
 		Params:       collections.NewItem(sb, types.ParamsKey, "params", codec.CollValue[types.Params](cdc)),
 		Runs:         collections.NewMap(sb, types.RunsKey, "runs", collections.Uint64Key, codec.CollValue[types.Run](cdc)),
 		NextRunID:    collections.NewSequence(sb, types.NextRunIDKey, "next_run_id"),
@@ -87,6 +90,14 @@ func NewKeeper(cdc codec.BinaryCodec, storeService store.KVStoreService, ak type
 	k.Schema = schema
 	return k
 }
+
+// verifierRef holds x/verify for every copy of the keeper.
+type verifierRef struct{ k types.VerifyKeeper }
+
+// SetVerifier wires x/verify into the federated module (and every copy of
+// the keeper already handed out): the updates of runs that verify updates
+// are reported to it. Without one (nil), nothing is reported.
+func (k Keeper) SetVerifier(v types.VerifyKeeper) { k.verifier.k = v }
 
 // Authority is the governance address.
 func (k Keeper) Authority() string { return k.authority }

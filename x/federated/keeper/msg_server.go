@@ -31,7 +31,7 @@ func (s msgServer) CancelRun(ctx context.Context, msg *types.MsgCancelRun) (*typ
 }
 
 func (s msgServer) JoinRun(ctx context.Context, msg *types.MsgJoinRun) (*types.MsgJoinRunResponse, error) {
-	return &types.MsgJoinRunResponse{}, s.k.JoinRun(ctx, msg.Provider, msg.RunId)
+	return &types.MsgJoinRunResponse{}, s.k.JoinRun(ctx, msg)
 }
 
 func (s msgServer) SubmitUpdate(ctx context.Context, msg *types.MsgSubmitUpdate) (*types.MsgSubmitUpdateResponse, error) {

@@ -157,7 +157,10 @@ func (k Keeper) startRound(ctx context.Context, run *types.Run, number, attempt 
 
 // SubmitUpdate records a selected participant's update commitment for the
 // run's current round, once, before the round's deadline. When every
-// selected participant has submitted, the round goes to aggregation.
+// selected participant has submitted, the round goes to aggregation. In a
+// run that verifies updates, the update must cover the participant's
+// committed examples (sample_count = data_size) and, once recorded, is
+// reported to x/verify (verification.go); a refused update writes nothing.
 func (k Keeper) SubmitUpdate(ctx context.Context, msg *types.MsgSubmitUpdate) error {
 	participant, err := k.addr("participant", msg.Participant)
 	if err != nil {
@@ -175,6 +178,9 @@ func (k Keeper) SubmitUpdate(ctx context.Context, msg *types.MsgSubmitUpdate) er
 		return err
 	}
 	if err := k.checkSelected(round, msg.Participant); err != nil {
+		return err
+	}
+	if err := k.checkVerifiable(ctx, run, participant, msg); err != nil {
 		return err
 	}
 	secagg := run.Spec.Privacy.Mode == types.PRIVACY_MODE_SECURE_AGGREGATION
@@ -214,6 +220,9 @@ func (k Keeper) SubmitUpdate(ctx context.Context, msg *types.MsgSubmitUpdate) er
 		RunId: run.Id, Round: round.Number, Participant: msg.Participant, Hash: msg.Hash, Size_: msg.Size_,
 		Location: msg.Location, SampleCount: msg.SampleCount, CheckpointRoot: msg.CheckpointRoot, Height: h,
 	}); err != nil {
+		return err
+	}
+	if _, err := k.reportUpdate(ctx, run, msg); err != nil {
 		return err
 	}
 	round.Submitted++

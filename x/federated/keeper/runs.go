@@ -147,8 +147,13 @@ func (k Keeper) unqueue(ctx context.Context, run *types.Run) error {
 	return k.DeadlineQueue.Remove(ctx, collections.Join(round.DeadlineHeight, run.Id))
 }
 
-// JoinRun adds a registered, active and bonded provider to an open run.
-func (k Keeper) JoinRun(ctx context.Context, providerStr string, id uint64) error {
+// JoinRun adds msg's provider, registered, active and bonded, to an open
+// run. A run that verifies updates requires the provider's data commitment
+// (data_root and data_size, types.ValidateDataCommitment) and stores it on
+// the participant; any other run ignores it and stores none
+// (verification.go).
+func (k Keeper) JoinRun(ctx context.Context, msg *types.MsgJoinRun) error {
+	providerStr, id := msg.Provider, msg.RunId
 	provider, err := k.addr("provider", providerStr)
 	if err != nil {
 		return err
@@ -159,6 +164,13 @@ func (k Keeper) JoinRun(ctx context.Context, providerStr string, id uint64) erro
 	}
 	if run.State != types.RUN_STATE_OPEN {
 		return fmt.Errorf("%w: run %d is %s, not open for joins", types.ErrInvalidState, id, run.State)
+	}
+	participant := types.Participant{RunId: id, Provider: providerStr, JoinedHeight: height(ctx)}
+	if run.Spec.VerifyUpdates {
+		if err := types.ValidateDataCommitment(msg.DataRoot, msg.DataSize); err != nil {
+			return fmt.Errorf("%w: run %d verifies updates and needs a commitment to the provider's examples: %v", types.ErrRequirements, id, err)
+		}
+		participant.DataRoot, participant.DataSize = msg.DataRoot, msg.DataSize
 	}
 	if err := k.providers.CanBid(ctx, provider); err != nil {
 		return fmt.Errorf("%w: %v", types.ErrNotProvider, err)
@@ -179,7 +191,7 @@ func (k Keeper) JoinRun(ctx context.Context, providerStr string, id uint64) erro
 	if run.Joined >= params.MaxJoined {
 		return fmt.Errorf("%w: %d joined, max_joined is %d", types.ErrRunFull, run.Joined, params.MaxJoined)
 	}
-	if err := k.Participants.Set(ctx, key, types.Participant{RunId: id, Provider: providerStr, JoinedHeight: height(ctx)}); err != nil {
+	if err := k.Participants.Set(ctx, key, participant); err != nil {
 		return err
 	}
 	run.Joined++

@@ -12,6 +12,7 @@ import (
 	providertypes "github.com/cohortchain/cohort/x/provider/types"
 	registrytypes "github.com/cohortchain/cohort/x/registry/types"
 	reputationtypes "github.com/cohortchain/cohort/x/reputation/types"
+	verifytypes "github.com/cohortchain/cohort/x/verify/types"
 )
 
 // AccountKeeper is what the federated module needs of x/auth.
@@ -66,4 +67,15 @@ type RegistryKeeper interface {
 	// its provenance and parentVersion of the same model as its parent; it
 	// writes nothing when it fails.
 	PublishFromRun(ctx context.Context, client string, modelID, runID uint64, weightsHash []byte, location string, parentVersion uint64) (uint64, error)
+}
+
+// VerifyKeeper is what the federated module needs of x/verify: each update
+// of a run that verifies updates is reported as committed work
+// (WORK_KIND_FEDERATED_UPDATE), which a sampled committee re-executes.
+// x/verify applies its verdict itself (slash, reputation); nothing comes
+// back to the federated module.
+type VerifyKeeper interface {
+	// OnWorkCommitted records w as a pending verification task and returns
+	// its id. The caller must already have moved w.Fee to x/verify.
+	OnWorkCommitted(ctx context.Context, w verifytypes.Work) (uint64, error)
 }

@@ -52,6 +52,11 @@ func (gs GenesisState) Validate(ac address.Codec) error {
 		if _, err := ac.StringToBytes(p.Provider); err != nil {
 			return fmt.Errorf("%w: participants[%d].provider: %v", ErrInvalidGenesis, i, err)
 		}
+		if len(p.DataRoot) > 0 || p.DataSize > 0 {
+			if err := ValidateDataCommitment(p.DataRoot, p.DataSize); err != nil {
+				return fmt.Errorf("%w: participants[%d]: %v", ErrInvalidGenesis, i, err)
+			}
+		}
 		if parts[pk{p.RunId, p.Provider}] {
 			return fmt.Errorf("%w: participants[%d] repeats", ErrInvalidGenesis, i)
 		}

@@ -6,6 +6,8 @@ import (
 	"net/url"
 
 	sdkmath "cosmossdk.io/math"
+
+	verifytypes "github.com/cohortchain/cohort/x/verify/types"
 )
 
 // HashLen is the length of every content hash (sha256).
@@ -265,6 +267,9 @@ func (s RunSpec) Validate(p Params) error {
 			return invalid("secure aggregation sums dense masked vectors: compression must be none")
 		}
 	}
+	if err := s.validateVerification(); err != nil {
+		return err
+	}
 	// An absent min_collateral decodes as no denom and a nil or zero
 	// amount; anything else must be a valid coin.
 	if c := s.MinCollateral; c.Denom != "" || !(c.Amount.IsNil() || c.Amount.IsZero()) {
@@ -274,6 +279,47 @@ func (s RunSpec) Validate(p Params) error {
 	}
 	if err := s.RewardPerUpdate.Validate(); err != nil || !s.RewardPerUpdate.IsPositive() {
 		return invalid("reward_per_update must be a positive coin, got %s", s.RewardPerUpdate)
+	}
+	return nil
+}
+
+// MaxDataSize bounds the examples a participant of a run that verifies
+// updates may commit to when it joins (data_size): x/verify's bound on the
+// steps one commitment covers.
+const MaxDataSize = verifytypes.MaxTotalSteps
+
+// validateVerification checks verify_updates and verification_level: the
+// level is at most x/verify's MaxJobLevel, and updates are verified only
+// without secure aggregation or client-level DP. Verifying an update shows
+// the committee the participant's update and the examples of the sampled
+// steps' batches; secure aggregation promises that only the round's sum is
+// revealed, and client-level DP that only noised updates are, so neither
+// can be combined with it. Compression is fine.
+func (s RunSpec) validateVerification() error {
+	if s.VerificationLevel > verifytypes.MaxJobLevel {
+		return invalid("verification_level must be at most %d, got %d", verifytypes.MaxJobLevel, s.VerificationLevel)
+	}
+	if !s.VerifyUpdates {
+		return nil
+	}
+	switch s.Privacy.Mode {
+	case PRIVACY_MODE_SECURE_AGGREGATION:
+		return invalid("verify_updates cannot be combined with secure aggregation: verification reveals each participant's update, which secure aggregation keeps hidden")
+	case PRIVACY_MODE_CLIENT_DP:
+		return invalid("verify_updates cannot be combined with client-level DP: verification re-executes local steps on revealed examples, which the DP guarantee keeps private")
+	}
+	return nil
+}
+
+// ValidateDataCommitment checks a participant's commitment to its local
+// examples, required by a run that verifies updates: a 32-byte Merkle root
+// and a count in [1, MaxDataSize].
+func ValidateDataCommitment(root []byte, size uint64) error {
+	if err := ValidateHash("data_root", root); err != nil {
+		return err
+	}
+	if size == 0 || size > MaxDataSize {
+		return fmt.Errorf("data_size must be in [1, %d], got %d", uint64(MaxDataSize), size)
 	}
 	return nil
 }
