@@ -34,6 +34,13 @@
 # provider account grants it (authz) the messages a provider sends, and
 # the sidecar wraps them in MsgExec (cohort-sidecar run --granter).
 #
+# VERIFY_UPDATES=1 makes x/verify check every update: each provider joins
+# with a commitment to its examples, and a committee re-executes sampled
+# local steps from its checkpoints and the batches it reveals (at the
+# maximum level: every local step); ATTACKS="k:skip-steps" fakes a quarter
+# of provider k's steps, which the committee catches and slashes. The
+# verdicts are listed per provider after the table.
+#
 # PRIVACY=secagg runs every round through secure aggregation: providers
 # mask their updates and the validators unmask only their sum (RULE is
 # fedavg; attacks such as drop-after-sharing show the drop-out recovery).
@@ -47,6 +54,7 @@ ROUNDS=${ROUNDS:-30}
 PRIVACY=${PRIVACY:-}
 GRANTED=${GRANTED:-}
 TOPK=${TOPK:-}
+VERIFY_UPDATES=${VERIFY_UPDATES:-}
 granted() { echo ",$GRANTED," | grep -q ",$1,"; }
 case "$PRIVACY" in
   "") RULE=${RULE:-'{"name":"geometric-median","max_iterations":10}'} ;;
@@ -211,6 +219,10 @@ if [ "$PRIVACY" = secagg ]; then
   spec=${spec%\}}',"privacy":{"mode":"PRIVACY_MODE_SECURE_AGGREGATION"}}'
   echo "==> secure aggregation: no validator sees an update, only their sum"
 fi
+if [ -n "$VERIFY_UPDATES" ]; then
+  spec=${spec%\}}',"verify_updates":true,"verification_level":90}'
+  echo "==> verified updates: committees re-execute the providers' local steps from revealed batches"
+fi
 wait_tx "$(tx "${C[@]}" tx federated create-run "$spec" --from carol)"
 echo "==> run 1: providers join for 20 blocks, then $ROUNDS rounds (logs in $OUT/*.log)"
 
@@ -223,6 +235,23 @@ fi
 
 IFS=,; participants="${parts[*]}"; unset IFS
 "$SC" watch --run 1 --spec "$OUT/model/spec.json" --html "$OUT/accuracy.html" --participants "$participants" "${datargs[@]}"
+if [ -n "$VERIFY_UPDATES" ]; then
+  echo "==> verification of the updates (waiting for the last committees' verdicts)"
+  for _ in $(seq 1 120); do
+    busy=0
+    for st in pending open; do
+      "${C[@]}" q verify tasks-by-state "$st" -o json | grep -q '"id"' && busy=1
+    done
+    [ "$busy" = 0 ] && break
+    sleep 1
+  done
+  for k in "${!addrs[@]}"; do
+    h=$("${C[@]}" q verify provider-history "${addrs[$k]}" -o json 2>/dev/null | tr -d ' \n' || true)
+    num() { v=$(echo "$h" | sed -n 's/.*"'"$1"'":"\{0,1\}\([0-9]*\).*/\1/p'); echo "${v:-0}"; }
+    c=$("${C[@]}" q provider provider "${addrs[$k]}" -o json | tr -d ' \n' | sed -n 's/.*"collateral":{[^}]*"amount":"\([0-9]*\)".*/\1/p')
+    echo "verify: provider $k passed=$(num passed) failed=$(num failed) unavailable=$(num unavailable) collateral=$c"
+  done
+fi
 echo "==> the model in the registry"
 "${C[@]}" q registry version-by-run 1 -o json | head -c 2000; echo
 echo "==> accuracy plot: $OUT/accuracy.html"

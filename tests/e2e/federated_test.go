@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -49,6 +50,34 @@ func TestFederatedRunWithByzantineParties(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 2, strings.Count(string(restarted), "sidecar running"), "sidecar 2 ran twice")
 	require.NotContains(t, string(restarted), "corrupt")
+}
+
+// TestFederatedVerifiedUpdates runs the main job with verified updates
+// (VERIFY_UPDATES=1): 4 providers join with commitments to their examples,
+// provider 3 fakes a quarter of its local steps (skip-steps). Every update
+// is checked by the validators' committee re-executing its local steps
+// from the revealed batches: the honest providers pass every check and
+// keep their collateral, provider 3 fails its check and is slashed
+// (and jailed); the rounds still finalise and replay with the chain's
+// hashes.
+func TestFederatedVerifiedUpdates(t *testing.T) {
+	_, log := runDemo(t, "ROUNDS=2", "PROVIDERS=4", "HIDDEN=16", "DEADLINE=12", "LOCAL_STEPS=8",
+		"VERIFY_UPDATES=1", "ATTACKS=3:skip-steps")
+	require.Contains(t, log, "RUN_STATE_COMPLETED: 2 rounds finalised")
+	require.Contains(t, log, "replay: 2 of 2 finalised rounds recomputed in-process with equal update and weights hashes")
+	verdicts := regexp.MustCompile(`verify: provider (\d) passed=(\d+) failed=(\d+) unavailable=(\d+) collateral=(\d+)`).FindAllStringSubmatch(log, -1)
+	require.Len(t, verdicts, 4, log)
+	for _, v := range verdicts {
+		if v[1] == "3" {
+			require.NotEqual(t, "0", v[3], "the step-skipping provider fails the check of its update (once slashed it is jailed and no longer selected): %s", v[0])
+			require.Equal(t, "0", v[2], v[0])
+			require.NotEqual(t, "1000000000", v[5], "and is slashed: %s", v[0])
+			continue
+		}
+		require.Equal(t, "2", v[2], "an honest provider passes the check of each of its updates: %s", v[0])
+		require.Equal(t, "0", v[3], v[0])
+		require.Equal(t, "0", v[4], v[0])
+	}
 }
 
 // TestFederatedClientDPRun runs the main job with client-level
