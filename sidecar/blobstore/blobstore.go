@@ -28,6 +28,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/cohortchain/cohort/sidecar/durable"
 )
 
 // Sentinel errors. Errors returned by this package wrap them with detail.
@@ -227,7 +229,7 @@ func (s *Store) Put(r io.Reader) (ref Ref, err error) {
 	if err = os.Rename(tmp.Name(), final); err != nil {
 		return Ref{}, fmt.Errorf("blobstore: put: %w", err)
 	}
-	if err = syncDir(sub); err != nil {
+	if err = durable.SyncDir(sub); err != nil {
 		return Ref{}, fmt.Errorf("blobstore: put: sync directory: %w", err)
 	}
 	return ref, nil
@@ -235,15 +237,6 @@ func (s *Store) Put(r io.Reader) (ref Ref, err error) {
 
 // PutBytes stores b and returns its Ref.
 func (s *Store) PutBytes(b []byte) (Ref, error) { return s.Put(bytes.NewReader(b)) }
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
 
 // Stat returns the Ref of the blob with hash h as found on disk (its size
 // is the file's, not yet verified), or an error wrapping ErrNotFound.

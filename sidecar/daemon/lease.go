@@ -484,13 +484,8 @@ func (d *Daemon) blobByHex(h string) ([]byte, error) {
 // serveTraining serves a lease's leaves and checkpoints (see the top of
 // this file).
 func (d *Daemon) serveTraining(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet {
-		http.Error(w, "GET only", http.StatusMethodNotAllowed)
-		return
-	}
-	parts := strings.Split(strings.TrimPrefix(r.URL.Path, trainingPath), "/")
-	if len(parts) < 2 {
-		http.NotFound(w, r)
+	parts, ok := evidenceRequest(w, r, trainingPath, 2)
+	if !ok {
 		return
 	}
 	id, err := strconv.ParseUint(parts[0], 10, 64)
@@ -499,7 +494,6 @@ func (d *Daemon) serveTraining(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var rec leaseRecord
-	var ok bool
 	d.state.read(func(s *state) { rec, ok = s.Leases[id] })
 	if !ok {
 		http.Error(w, "no such training lease here", http.StatusNotFound)
@@ -519,6 +513,22 @@ func (d *Daemon) serveTraining(w http.ResponseWriter, r *http.Request) {
 		}
 		return d.execJobFor(r.Context(), jresp.Job, rec.Attack)
 	})
+}
+
+// evidenceRequest is the path of a GET under prefix split at its slashes,
+// at least min parts; otherwise it answers the request (405 or 404) and
+// returns false.
+func evidenceRequest(w http.ResponseWriter, r *http.Request, prefix string, min int) ([]string, bool) {
+	if r.Method != http.MethodGet {
+		http.Error(w, "GET only", http.StatusMethodNotAllowed)
+		return nil, false
+	}
+	parts := strings.Split(strings.TrimPrefix(r.URL.Path, prefix), "/")
+	if len(parts) < min {
+		http.NotFound(w, r)
+		return nil, false
+	}
+	return parts, true
 }
 
 // serveEvidence serves what rest asks of a trained job's evidence: its

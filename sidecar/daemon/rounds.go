@@ -134,13 +134,8 @@ func (d *Daemon) recordRound(rec roundRecord) error {
 // serveFederated serves a verified round's evidence (see the top of this
 // file).
 func (d *Daemon) serveFederated(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet {
-		http.Error(w, "GET only", http.StatusMethodNotAllowed)
-		return
-	}
-	parts := strings.Split(strings.TrimPrefix(r.URL.Path, federatedPath), "/")
-	if len(parts) < 3 {
-		http.NotFound(w, r)
+	parts, ok := evidenceRequest(w, r, federatedPath, 3)
+	if !ok {
 		return
 	}
 	run, err1 := strconv.ParseUint(parts[0], 10, 64)
@@ -150,7 +145,6 @@ func (d *Daemon) serveFederated(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var rec roundRecord
-	var ok bool
 	d.state.read(func(s *state) { rec, ok = s.Rounds[roundEvidenceKey(run, uint32(round))] })
 	if !ok {
 		http.Error(w, "no verified update of that round here", http.StatusNotFound)

@@ -530,7 +530,7 @@ func (e *Evidence) Commit(job uint64) (c Commitment, ok bool, err error) {
 			return c, false, err
 		}
 	}
-	if err := syncDir(e.dir); err != nil {
+	if err := durable.SyncDir(e.dir); err != nil {
 		giveBack()
 		return c, false, fmt.Errorf("serve: evidence directory: %w", err)
 	}
@@ -553,16 +553,6 @@ func (e *Evidence) requeue(job uint64, segs []*segment) {
 	j := e.job(job)
 	j.pending = append(j.pending, segs...)
 	sortSegments(j.pending)
-}
-
-// syncDir syncs a directory, so the files made in it are durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // Sent records that the claim carrying c landed on chain and opened
