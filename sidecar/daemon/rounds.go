@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/cohortchain/cohort/sidecar/engine"
 	"github.com/cohortchain/cohort/sidecar/federation"
