@@ -25,7 +25,7 @@ const MaxVerifiedExamples = 1 << 24
 // WORK_KIND_FEDERATED_UPDATE (a run with verify_updates): the participant
 // trained the run's local steps from the round's global weights
 // (Work.InitialHash) on the examples it committed to when it joined, with
-// the round's training seed, and committed to the checkpoint after every
+// its training seed of the round attempt (Work.RoundSeed), and committed to the checkpoint after every
 // step (Work.CheckpointRoot). For every sampled step the validator fetches
 // the participant's checkpoint before it and the examples of that step's
 // batch, checks them against the leaves and the data commitment
@@ -51,9 +51,8 @@ func (d *Daemon) reexecuteFederated(ctx context.Context, t verifytypes.Task) (ve
 	if commit.DataSize == 0 || commit.DataSize > MaxVerifiedExamples || len(commit.DataRoot) != 32 {
 		return pass, "", fmt.Errorf("participant %s of run %d committed %d examples: not re-executable here", t.Work.Provider, run.Id, commit.DataSize)
 	}
-	round, err := d.fed.Round(ctx, &fedtypes.QueryRoundRequest{RunId: run.Id, Number: t.Work.Round})
-	if err != nil {
-		return pass, "", err
+	if len(t.Work.RoundSeed) == 0 {
+		return pass, "", errors.New("the task names no round seed")
 	}
 	global, err := d.roundStart(ctx, spec, run, t)
 	if err != nil {
@@ -63,7 +62,7 @@ func (d *Daemon) reexecuteFederated(ctx context.Context, t verifytypes.Task) (ve
 	if err != nil {
 		return pass, "", err
 	}
-	tc := federation.LocalTrainConfig(cfg, int(commit.DataSize), federation.TrainingSeed(round.Round.Seed, t.Work.Provider))
+	tc := federation.LocalTrainConfig(cfg, int(commit.DataSize), federation.TrainingSeed(t.Work.RoundSeed, t.Work.Provider))
 	x := &execJob{job: training.Job{Spec: spec, Config: tc}, initial: global}
 	base, err := evidenceBase(t.Work.Location)
 	if err != nil {

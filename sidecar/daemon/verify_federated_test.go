@@ -85,7 +85,7 @@ func TestFederatedVerification(t *testing.T) {
 			return val
 		}
 		task := verifytypes.Task{Id: 1, Work: verifytypes.Work{Kind: verifytypes.WORK_KIND_FEDERATED_UPDATE, RunId: 7, Round: 1, Provider: me,
-			CheckpointRoot: res.CheckpointRoot[:], TotalSteps: 12, Location: srv.URL + "/v1/blobs/sha256/" + uref.Hex(), InitialHash: gref.Hash[:]}}
+			CheckpointRoot: res.CheckpointRoot[:], TotalSteps: 12, Location: srv.URL + "/v1/blobs/sha256/" + uref.Hex(), InitialHash: gref.Hash[:], RoundSeed: round.Seed}}
 		for s := range uint64(12) {
 			task.SampledSteps = append(task.SampledSteps, s)
 		}

@@ -180,7 +180,7 @@ func (k Keeper) SubmitUpdate(ctx context.Context, msg *types.MsgSubmitUpdate) er
 	if err := k.checkSelected(round, msg.Participant); err != nil {
 		return err
 	}
-	if err := k.checkVerifiable(ctx, run, participant, msg); err != nil {
+	if err := k.checkVerifiable(ctx, run, round, participant, msg); err != nil {
 		return err
 	}
 	secagg := run.Spec.Privacy.Mode == types.PRIVACY_MODE_SECURE_AGGREGATION
@@ -222,7 +222,7 @@ func (k Keeper) SubmitUpdate(ctx context.Context, msg *types.MsgSubmitUpdate) er
 	}); err != nil {
 		return err
 	}
-	if _, err := k.reportUpdate(ctx, run, msg); err != nil {
+	if _, err := k.reportUpdate(ctx, run, round, msg); err != nil {
 		return err
 	}
 	round.Submitted++

@@ -36,14 +36,15 @@ import (
 // for it.
 
 // updateWork is the x/verify description of a verifying run's update msg,
-// submitted by its participant for the run's current round. It started
+// submitted by its participant in round (the current attempt, whose seed
+// the local training drew from: RoundSeed). It started
 // from the run's current global weights (InitialHash): the initial weights
 // in round 1, then each finalised round's aggregate; a retried attempt
 // trains from the same weights, since only finalisation moves them. It puts
 // up no fee (a zero coin of the escrow's denom): the run's escrow pays the
 // participants, not the committee, which verifies unpaid by the run, as it
 // does the market's inference claims.
-func updateWork(run types.Run, msg *types.MsgSubmitUpdate) verifytypes.Work {
+func updateWork(run types.Run, round types.Round, msg *types.MsgSubmitUpdate) verifytypes.Work {
 	start := run.GlobalWeightsHash
 	if len(start) == 0 {
 		start = run.Spec.InitialWeightsHash
@@ -52,7 +53,7 @@ func updateWork(run types.Run, msg *types.MsgSubmitUpdate) verifytypes.Work {
 		Kind: verifytypes.WORK_KIND_FEDERATED_UPDATE, RunId: run.Id, Round: msg.Round,
 		Provider: msg.Participant, Client: run.Client,
 		ResultHash: msg.Hash, CheckpointRoot: msg.CheckpointRoot, TotalSteps: uint64(run.Spec.LocalSteps),
-		VerificationLevel: run.Spec.VerificationLevel, Location: msg.Location, InitialHash: start,
+		VerificationLevel: run.Spec.VerificationLevel, Location: msg.Location, InitialHash: start, RoundSeed: round.Seed,
 		Fee: sdk.NewInt64Coin(run.Escrow.Denom, 0),
 	}
 }
@@ -62,7 +63,7 @@ func updateWork(run types.Run, msg *types.MsgSubmitUpdate) verifytypes.Work {
 // sample_count is the participant's committed data_size and the work it
 // describes is valid for x/verify. It writes nothing, so a refused update
 // changes nothing. Runs that do not verify updates pass.
-func (k Keeper) checkVerifiable(ctx context.Context, run types.Run, participant sdk.AccAddress, msg *types.MsgSubmitUpdate) error {
+func (k Keeper) checkVerifiable(ctx context.Context, run types.Run, round types.Round, participant sdk.AccAddress, msg *types.MsgSubmitUpdate) error {
 	if !run.Spec.VerifyUpdates {
 		return nil
 	}
@@ -77,7 +78,7 @@ func (k Keeper) checkVerifiable(ctx context.Context, run types.Run, participant 
 		return fmt.Errorf("%w: sample_count %d is not the %d examples %s committed to when it joined run %d",
 			types.ErrInvalidUpdate, msg.SampleCount, p.DataSize, msg.Participant, run.Id)
 	}
-	if err := updateWork(run, msg).Validate(k.addressCodec); err != nil {
+	if err := updateWork(run, round, msg).Validate(k.addressCodec); err != nil {
 		return fmt.Errorf("%w: cannot be verified: %v", types.ErrInvalidUpdate, err)
 	}
 	return nil
@@ -86,11 +87,11 @@ func (k Keeper) checkVerifiable(ctx context.Context, run types.Run, participant 
 // reportUpdate reports a recorded update of a run that verifies updates to
 // x/verify and returns the task id (0 when the run does not verify updates
 // or no verification module is wired).
-func (k Keeper) reportUpdate(ctx context.Context, run types.Run, msg *types.MsgSubmitUpdate) (uint64, error) {
+func (k Keeper) reportUpdate(ctx context.Context, run types.Run, round types.Round, msg *types.MsgSubmitUpdate) (uint64, error) {
 	if !run.Spec.VerifyUpdates || k.verifier == nil || k.verifier.k == nil {
 		return 0, nil
 	}
-	id, err := k.verifier.k.OnWorkCommitted(ctx, updateWork(run, msg))
+	id, err := k.verifier.k.OnWorkCommitted(ctx, updateWork(run, round, msg))
 	if err != nil {
 		return 0, fmt.Errorf("reporting the update of %s in round %d of run %d to x/verify: %w", msg.Participant, msg.Round, run.Id, err)
 	}

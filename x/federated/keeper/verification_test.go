@@ -177,6 +177,7 @@ func TestVerifyingRunReportsUpdates(t *testing.T) {
 		require.Equal(t, s.VerificationLevel, w.VerificationLevel)
 		require.Equal(t, fmt.Sprintf("https://p.example/blobs/r1-%d", i), w.Location)
 		require.Equal(t, hash("w0"), w.InitialHash, "round 1 trains from the initial weights")
+		require.Equal(t, f.round(t, id, 1).Seed, w.RoundSeed, "the attempt's seed, which a retry replaces")
 		require.Equal(t, coin(0), w.Fee)
 	}
 	require.Equal(t, total, f.total(), "no fee taken")
