@@ -4,7 +4,7 @@
 # re-executing the 44, 66 and 100 sampled steps of x/verify's levels
 # (fetched checkpoint decoded and hash-checked, step run, result hashed).
 # With scripts/verify-cost.sh's detection figures this gives the compute
-# each level costs for the detection it buys. STEPS=, OPTIMIZER=sgd override.
+# each level costs for the detection it buys. STEPS=, OPTIMIZER=sgd, BATCH= override.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 COHORT_COST=1 go test ./sidecar/training/ -count=1 -v -run TestReexecutionCost |

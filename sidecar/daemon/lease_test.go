@@ -92,7 +92,7 @@ func TestLeaseVerification(t *testing.T) {
 			for s := uint64(0); s < 60; s++ {
 				task.SampledSteps = append(task.SampledSteps, s)
 			}
-			v, why, err := val.checkSteps(context.Background(), task, honest, "/v1/training/1", nil, time.Now())
+			v, why, err := val.checkSteps(context.Background(), task, honest, "/v1/training/1", ownBatches(honest), time.Now())
 			require.NoError(t, err)
 			want := verifytypes.Verdict{TaskId: 4, Outcome: verifytypes.OUTCOME_PASS}
 			switch attack {
@@ -113,20 +113,20 @@ func TestLeaseVerification(t *testing.T) {
 				// A few sampled steps only, the honest provider passes too.
 				few := task
 				few.SampledSteps = []uint64{0, 13, 14, 59}
-				v, _, err := val.checkSteps(context.Background(), few, honest, "/v1/training/1", nil, time.Now())
+				v, _, err := val.checkSteps(context.Background(), few, honest, "/v1/training/1", ownBatches(honest), time.Now())
 				require.NoError(t, err)
 				require.Equal(t, verifytypes.OUTCOME_PASS, v.Outcome)
 				// Another root than the leaves': fail at the first sampled step.
 				bad := few
 				bad.Work.CheckpointRoot = make([]byte, 32)
-				v, _, err = val.checkSteps(context.Background(), bad, honest, "/v1/training/1", nil, time.Now())
+				v, _, err = val.checkSteps(context.Background(), bad, honest, "/v1/training/1", ownBatches(honest), time.Now())
 				require.NoError(t, err)
 				require.Equal(t, verifytypes.Verdict{TaskId: 4, Outcome: verifytypes.OUTCOME_FAIL}, v)
 				// The provider goes away: not yet decided, then unavailable.
 				srv.Close()
-				_, _, err = val.checkSteps(context.Background(), few, honest, "/v1/training/1", nil, time.Now())
+				_, _, err = val.checkSteps(context.Background(), few, honest, "/v1/training/1", ownBatches(honest), time.Now())
 				require.ErrorIs(t, err, errNotYet)
-				v, _, err = val.checkSteps(context.Background(), few, honest, "/v1/training/1", nil, time.Now().Add(-2*time.Hour))
+				v, _, err = val.checkSteps(context.Background(), few, honest, "/v1/training/1", ownBatches(honest), time.Now().Add(-2*time.Hour))
 				require.NoError(t, err)
 				require.Equal(t, verifytypes.OUTCOME_UNAVAILABLE, v.Outcome)
 			}

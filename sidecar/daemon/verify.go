@@ -203,7 +203,28 @@ func (d *Daemon) reexecuteTraining(ctx context.Context, t verifytypes.Task) (ver
 		return pass, "", err
 	}
 	first := d.firstSeen(verifyKey(t.Id))
-	return d.checkSteps(ctx, t, x, fmt.Sprintf("/v1/training/%d", t.Work.JobId), nil, first)
+	return d.checkSteps(ctx, t, x, fmt.Sprintf("/v1/training/%d", t.Work.JobId), ownBatches(x), first)
+}
+
+// ownBatches gives the batches of a job whose data the verifier holds (a
+// market lease's dataset anyone can rebuild): one cursor over the batch
+// order, for steps asked in ascending order.
+func ownBatches(x *execJob) batchSource {
+	var cur *engine.BatchCursor
+	return func(_ context.Context, s uint64) ([]float32, []int, string, error) {
+		if cur == nil {
+			var err error
+			if cur, err = engine.NewBatchCursor(x.job.Config, len(x.data.Labels)); err != nil {
+				return nil, nil, err.Error(), nil
+			}
+		}
+		idx, err := cur.Batch(s)
+		if err != nil {
+			return nil, nil, err.Error(), nil
+		}
+		bx, labels := engine.Gather(x.data, idx)
+		return bx, labels, "", nil
+	}
 }
 
 // batchSource gives the batch of a sampled step when the verifier does not
@@ -212,10 +233,10 @@ func (d *Daemon) reexecuteTraining(ctx context.Context, t verifytypes.Task) (ver
 // could not be fetched.
 type batchSource func(ctx context.Context, step uint64) (x []float32, labels []int, why string, err error)
 
-// checkSteps re-executes t's sampled steps of job x against the
-// provider's evidence, served under prefix ("/v1/training/{job}" or
-// "/v1/federated/{run}/{round}": its leaves and checkpoints); each step
-// runs on x's data, or on the batch batches gives when set. first is when
+// checkSteps re-executes t's sampled steps of job x, in ascending order,
+// against the provider's evidence, served under prefix
+// ("/v1/training/{job}" or "/v1/federated/{run}/{round}": its leaves and
+// checkpoints); each step runs on the batch batches gives. first is when
 // this validator first tried (evidence missing for
 // Config.UnavailableGrace after it is UNAVAILABLE).
 func (d *Daemon) checkSteps(ctx context.Context, t verifytypes.Task, x *execJob, prefix string, batches batchSource, first time.Time) (verifytypes.Verdict, string, error) {
@@ -278,19 +299,14 @@ func (d *Daemon) checkSteps(ctx context.Context, t verifytypes.Task, x *execJob,
 				return fail(s, fmt.Sprintf("checkpoint %d does not decode as step %d's: %v", s-1, s, err))
 			}
 		}
-		var next engine.Checkpoint
-		if batches == nil {
-			next, err = engine.StepFrom(x.job.Spec, prev, x.data, x.job.Config)
-		} else {
-			bx, labels, why, berr := batches(ctx, s)
-			switch {
-			case berr != nil:
-				return missing(fmt.Sprintf("batch %d", s), berr)
-			case why != "":
-				return fail(s, fmt.Sprintf("batch %d: %s", s, why))
-			}
-			next, err = engine.StepOnBatch(x.job.Spec, prev, bx, labels, x.job.Config)
+		bx, labels, why, berr := batches(ctx, s)
+		switch {
+		case berr != nil:
+			return missing(fmt.Sprintf("batch %d", s), berr)
+		case why != "":
+			return fail(s, fmt.Sprintf("batch %d: %s", s, why))
 		}
+		next, err := engine.StepOnBatch(x.job.Spec, prev, bx, labels, x.job.Config)
 		if err != nil {
 			return fail(s, fmt.Sprintf("step %d does not run from its checkpoint: %v", s, err))
 		}

@@ -103,13 +103,19 @@ func TestStepOnBatch(t *testing.T) {
 	batch := func(s uint64) ([]float32, []int) {
 		idx, err := BatchIndices(cfg, len(data.Labels), s)
 		require.NoError(t, err)
-		x, labels := make([]float32, 0, len(idx)*data.Width), make([]int, 0, len(idx))
-		for _, i := range idx {
-			x = append(x, data.Inputs[i*data.Width:(i+1)*data.Width]...)
-			labels = append(labels, data.Labels[i])
-		}
-		return x, labels
+		return Gather(data, idx)
 	}
+	// One cursor over ascending steps, skipping some, gives each step's batch.
+	cur, err := NewBatchCursor(cfg, len(data.Labels))
+	require.NoError(t, err)
+	for _, s := range []uint64{0, 1, 4, 5, 8} {
+		got, err := cur.Batch(s)
+		require.NoError(t, err)
+		want, _ := BatchIndices(cfg, len(data.Labels), s)
+		require.Equal(t, want, got, "the cursor's batch of step %d", s)
+	}
+	_, err = cur.Batch(2)
+	require.Error(t, err, "a cursor goes forward only")
 	for s := range uint64(cfg.Steps) {
 		x, labels := batch(s)
 		next, err := StepOnBatch(dropMLP, cks[s], x, labels, cfg)

@@ -273,23 +273,83 @@ func (o *batchOrder) next() int {
 	return i
 }
 
-// BatchIndices are the indices, in draw order, of the examples of step
-// (0-based) of a run of cfg.Seed over n examples in batches of
-// cfg.BatchSize: what Train feeds that step, and what a verifier needs of
-// the data to re-execute it.
-func BatchIndices(cfg TrainConfig, n int, step uint64) ([]int, error) {
+// skip passes over d draws, generating only the permutations it enters.
+func (o *batchOrder) skip(d uint64) {
+	for d > 0 {
+		if o.pos == o.n {
+			o.order, o.pos = o.g.Perm(o.n), 0
+		}
+		k := min(d, uint64(o.n-o.pos))
+		o.pos += int(k)
+		d -= k
+	}
+}
+
+// BatchCursor walks a run's batch order forward: Batch gives the indices
+// of the examples a step draws, for steps in ascending order, generating
+// each permutation of the order once (a verifier's sampled steps share one
+// cursor).
+type BatchCursor struct {
+	batch int
+	order *batchOrder
+	// at is the step whose batch comes next.
+	at uint64
+}
+
+// NewBatchCursor is a cursor at step 0 of a run of cfg.Seed over n
+// examples in batches of cfg.BatchSize.
+func NewBatchCursor(cfg TrainConfig, n int) (*BatchCursor, error) {
 	if cfg.BatchSize <= 0 || cfg.BatchSize > n {
 		return nil, fmt.Errorf("engine: %d examples cannot feed batches of %d", n, cfg.BatchSize)
 	}
-	o, err := newBatchOrder(cfg.Seed, n, cfg.BatchSize, step)
+	o, err := newBatchOrder(cfg.Seed, n, cfg.BatchSize, 0)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]int, cfg.BatchSize)
-	for b := range out {
-		out[b] = o.next()
+	return &BatchCursor{batch: cfg.BatchSize, order: o}, nil
+}
+
+// Batch is the indices, in draw order, of the examples of step (0-based):
+// what Train feeds that step. Steps must come in ascending order.
+func (c *BatchCursor) Batch(step uint64) ([]int, error) {
+	if step < c.at {
+		return nil, fmt.Errorf("engine: batch of step %d asked after step %d's", step, c.at-1)
 	}
+	d := step - c.at
+	skip := d * uint64(c.batch)
+	if d != 0 && skip/uint64(c.batch) != d {
+		return nil, fmt.Errorf("engine: step %d is out of range", step)
+	}
+	c.order.skip(skip)
+	out := make([]int, c.batch)
+	for b := range out {
+		out[b] = c.order.next()
+	}
+	c.at = step + 1
 	return out, nil
+}
+
+// BatchIndices are the indices, in draw order, of the examples of step
+// (0-based) of a run of cfg.Seed over n examples in batches of
+// cfg.BatchSize: what Train feeds that step, and what a verifier needs of
+// the data to re-execute it (NewBatchCursor serves many steps at once).
+func BatchIndices(cfg TrainConfig, n int, step uint64) ([]int, error) {
+	c, err := NewBatchCursor(cfg, n)
+	if err != nil {
+		return nil, err
+	}
+	return c.Batch(step)
+}
+
+// Gather is the inputs and labels of data's examples idx, in order: a
+// batch as StepOnBatch takes it.
+func Gather(data Dataset, idx []int) ([]float32, []int) {
+	x, labels := make([]float32, 0, len(idx)*data.Width), make([]int, 0, len(idx))
+	for _, i := range idx {
+		x = append(x, data.Inputs[i*data.Width:(i+1)*data.Width]...)
+		labels = append(labels, data.Labels[i])
+	}
+	return x, labels
 }
 
 // newRunner positions the batch order after done steps.

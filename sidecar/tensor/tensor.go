@@ -64,7 +64,8 @@ var ErrNotFinite = errors.New("tensor holds NaN or Inf")
 // t holds NaN or ±Inf.
 func (t Tensor) CheckFinite() error {
 	for i, v := range t.Data {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+		// NaN and ±Inf are exactly the float32s whose exponent bits are all ones.
+		if math.Float32bits(v)&0x7f800000 == 0x7f800000 {
 			return fmt.Errorf("%w: element %d is %v", ErrNotFinite, i, v)
 		}
 	}

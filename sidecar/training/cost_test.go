@@ -19,7 +19,8 @@ import (
 // (784 → 128 → 10, batch 64) trained in full, against re-executing k of
 // its steps the way a validator does (decode the fetched checkpoint, check
 // its hash, run the step, hash the result), for the levels' k. It runs
-// with COHORT_COST=1 (scripts/reexec-cost.sh); STEPS, OPTIMIZER override.
+// with COHORT_COST=1 (scripts/reexec-cost.sh); STEPS, OPTIMIZER, BATCH
+// override.
 func TestReexecutionCost(t *testing.T) {
 	if os.Getenv("COHORT_COST") == "" {
 		t.Skip("measurement: set COHORT_COST=1 (scripts/reexec-cost.sh)")
@@ -32,13 +33,17 @@ func TestReexecutionCost(t *testing.T) {
 	if o := os.Getenv("OPTIMIZER"); o != "" {
 		opt = o
 	}
+	batch := 64
+	if b, err := strconv.Atoi(os.Getenv("BATCH")); err == nil && b > 0 {
+		batch = b
+	}
 	spec := engine.Spec{Layers: []engine.LayerSpec{
 		{Kind: engine.KindDense, Inputs: 784, Outputs: 128}, {Kind: engine.KindReLU}, {Kind: engine.KindDense, Inputs: 128, Outputs: 10},
 	}}
 	ds := data.Clusters(4096, 784, 10, 2, 7)
 	w, err := engine.Init(spec, 1)
 	require.NoError(t, err)
-	cfg := engine.TrainConfig{Steps: steps, BatchSize: 64, LearningRate: 0.001, Optimizer: opt, Seed: 3}
+	cfg := engine.TrainConfig{Steps: steps, BatchSize: batch, LearningRate: 0.001, Optimizer: opt, Seed: 3}
 	if opt == engine.OptimizerSGD {
 		cfg.Momentum, cfg.LearningRate = Momentum, 0.01
 	}
@@ -87,8 +92,8 @@ func TestReexecutionCost(t *testing.T) {
 			provider = d
 		}
 	}
-	t.Logf("job: %d steps of %s, batch 64, %d weights: engine.Train with checkpoint leaves %s (%s with the kept checkpoints encoded)",
-		steps, opt, spec.Params(), provider.Round(time.Millisecond), train.Round(time.Millisecond))
+	t.Logf("job: %d steps of %s, batch %d, %d weights: engine.Train with checkpoint leaves %s (%s with the kept checkpoints encoded)",
+		steps, opt, batch, spec.Params(), provider.Round(time.Millisecond), train.Round(time.Millisecond))
 
 	for _, k := range []int{44, 66, 100} {
 		var re time.Duration
@@ -104,9 +109,13 @@ func TestReexecutionCost(t *testing.T) {
 	}
 }
 
-// reexecute does a validator's work on the sampled steps.
+// reexecute does a validator's work on the sampled steps (ascending), as
+// sidecar/daemon's checkSteps does: one batch cursor for the task, and
+// each step from its fetched checkpoint on its batch alone.
 func reexecute(t *testing.T, spec engine.Spec, w tensor.Set, ds engine.Dataset, cfg engine.TrainConfig, keep map[uint64][]byte, leaves [][32]byte, sampled []uint64) {
 	opt := cfg.Optimizer
+	cur, err := engine.NewBatchCursor(cfg, len(ds.Labels))
+	require.NoError(t, err)
 	for _, s := range sampled {
 		{
 			prev := engine.InitialCheckpoint(w, opt)
@@ -117,7 +126,10 @@ func reexecute(t *testing.T, spec engine.Spec, w tensor.Set, ds engine.Dataset, 
 				prev, err = engine.DecodeCheckpoint(b, spec)
 				require.NoError(t, err)
 			}
-			next, err := engine.StepFrom(spec, prev, ds, cfg)
+			idx, err := cur.Batch(s)
+			require.NoError(t, err)
+			x, labels := engine.Gather(ds, idx)
+			next, err := engine.StepOnBatch(spec, prev, x, labels, cfg)
 			require.NoError(t, err)
 			h, err := next.Hash()
 			require.NoError(t, err)
