@@ -63,7 +63,8 @@ Everything shares this machine's cores: the clients too.`,
 	f.BoolVar(&o.json, "json", false, "clients send JSON instead of the binary form")
 	f.BoolVar(&o.noChecks, "no-checks", false, "turn the gateway's redundancy checks off")
 	f.Uint64Var(&o.credit, "voucher-credit", 0, "with --pay: units a voucher covers beyond those sent (one signature per credit+1 units)")
-	f.BoolVar(&o.pay, "pay", false, "providers charge: every request carries a payment voucher the gateway signs for the client, checked by the provider (serve/payment.go)")
+	f.BoolVar(&o.pay, "pay", false, "providers charge: every request carries a payment voucher the gateway signs for the client, checked by the provider (serve/payment.go), and the provider keeps each paid request's receipt and input as claim evidence (serve/evidence.go)")
+	f.BoolVar(&o.noEvidence, "no-evidence", false, "with --pay: providers keep no claim evidence (to measure what keeping it costs)")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the gateway-N phase to this file")
 	f.StringVar(&o.dataDir, "data-dir", DefaultDataDir, "directory with the Fashion-MNIST IDX files (random inputs when absent)")
 	return cmd
@@ -75,6 +76,7 @@ type loadOpts struct {
 	maxBatch                   int
 	window                     time.Duration
 	json, noChecks, pay        bool
+	noEvidence                 bool
 	credit                     uint64
 	dataDir, cpuProfile        string
 }
@@ -216,6 +218,17 @@ func runLoadtest(out io.Writer, o loadOpts) error {
 	for i := range o.providers {
 		signer := serve.NewSecp256k1Signer()
 		var pay *serve.Payments
+		var ev *serve.Evidence
+		if o.pay && !o.noEvidence {
+			dir, err := os.MkdirTemp("", "cohort-loadtest-evidence-")
+			if err != nil {
+				return err
+			}
+			if ev, err = serve.OpenEvidence(dir); err != nil {
+				return err
+			}
+			closers = append(closers, func() { ev.Close(); os.RemoveAll(dir) })
+		}
 		if o.pay {
 			leases = append(leases, serve.Lease{JobID: uint64(i + 1), Client: clientAddr, Provider: signer.Address(), Model: key,
 				State: "JOB_STATE_LEASED", Units: 1 << 50, Escrow: sdkmath.NewInt(1 << 60), UnitCost: sdkmath.NewInt(11)})
@@ -223,7 +236,7 @@ func runLoadtest(out io.Writer, o loadOpts) error {
 				PubKeys: gateway.StaticPubKeys{clientAddr: clientKey.PubKey()}, TTL: time.Hour}
 		}
 		s, err := serve.NewServer(serve.Config{Models: []serve.Key{key}, Loader: loader, Signer: signer,
-			MaxBatch: o.maxBatch, BatchWindow: o.window, Logger: quiet, Payments: pay})
+			MaxBatch: o.maxBatch, BatchWindow: o.window, Logger: quiet, Payments: pay, Evidence: ev})
 		if err != nil {
 			return err
 		}
@@ -292,8 +305,8 @@ func runLoadtest(out io.Writer, o loadOpts) error {
 	// Warm up connections and code paths.
 	measure("warm-up", o.clients, 300*time.Millisecond, viaGateway)
 
-	fmt.Fprintf(out, "inference load test: Fashion-MNIST MLP 784-%d-10, %d providers behind a gateway, loopback, GOMAXPROCS %d, %s %s, %d CPUs, %s form, redundancy checks %v, payment vouchers %v (credit %d)\n",
-		o.hidden, o.providers, runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), ctype, !o.noChecks, o.pay, o.credit)
+	fmt.Fprintf(out, "inference load test: Fashion-MNIST MLP 784-%d-10, %d providers behind a gateway, loopback, GOMAXPROCS %d, %s %s, %d CPUs, %s form, redundancy checks %v, payment vouchers %v (credit %d), claim evidence %v\n",
+		o.hidden, o.providers, runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), ctype, !o.noChecks, o.pay, o.credit, o.pay && !o.noEvidence)
 	d1 := measure("direct-1", 1, o.duration, direct)
 	g1 := measure("gateway-1", 1, o.duration, viaGateway)
 	dN := measure(fmt.Sprintf("direct-%d", o.clients), o.clients, o.duration, direct)
