@@ -110,9 +110,7 @@ func (d *Daemon) trainVerified(run fedtypes.Run, round fedtypes.Round, spec engi
 	if err != nil {
 		return federation.LocalResult{}, roundRecord{}, err
 	}
-	d.mu.Lock()
-	d.rounds[roundEvidenceKey(run.Id, round.Number)] = x
-	d.mu.Unlock()
+	d.cacheRound(run.Id, round.Number, x)
 	root, err := hex.DecodeString(rec.Root)
 	if err != nil || len(root) != 32 {
 		return federation.LocalResult{}, roundRecord{}, fmt.Errorf("checkpoint root %q", rec.Root)
@@ -206,8 +204,18 @@ func (d *Daemon) roundExecOf(ctx context.Context, rec roundRecord) (*execJob, er
 	if x, err = roundExec(spec, rresp.Run, global, d.cfg.Data, rec.Seed, rec.Attack); err != nil {
 		return nil, err
 	}
-	d.mu.Lock()
-	d.rounds[key] = x
-	d.mu.Unlock()
+	d.cacheRound(rec.RunID, rec.Round, x)
 	return x, nil
+}
+
+// cacheRound keeps x as round's executable job, and forgets those of the
+// run's rounds before the previous one (each holds its global weights; a
+// late request rebuilds one from the chain and the store).
+func (d *Daemon) cacheRound(run uint64, round uint32, x *execJob) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for r := uint32(1); r+1 < round; r++ {
+		delete(d.rounds, roundEvidenceKey(run, r))
+	}
+	d.rounds[roundEvidenceKey(run, round)] = x
 }
