@@ -20,7 +20,8 @@ import (
 // period it claims what its clients' vouchers cover, each claim committing
 // the receipts of the requests it is paid for (serve.Evidence), and it
 // keeps each committed claim's receipts and inputs for the validators
-// until x/verify has passed over the claim or decided its check.
+// until x/verify has passed over the claim, or decided its check and the
+// check can no longer be challenged.
 
 // claimer claims usage and keeps the claims' evidence.
 type claimer struct {
@@ -30,7 +31,8 @@ type claimer struct {
 	ev  *serve.Evidence
 	// url is the provider's inference server, where validators fetch evidence.
 	url string
-	// keep is how long a decided claim's evidence stays (for challenges).
+	// keep is how long the evidence of a claim whose task is unknown here
+	// (its transaction's events could not be read) stays.
 	keep time.Duration
 	log  *slog.Logger
 }
@@ -144,12 +146,29 @@ func (cl *claimer) failed(ctx context.Context, p pendingClaim, err error) {
 }
 
 // pruneEvidence drops the evidence of claims no check needs: x/verify
-// passed over the claim (its task is gone), or decided its check and keep
-// has passed since the claim (a decided task may still be challenged).
-// The evidence of a claim whose task is pending or open stays.
+// passed over the claim (its task is gone), or decided its check and the
+// task's challenge window (params.challenge_window_blocks; 0: forever) has
+// closed. The evidence of a claim whose task is pending, open or still
+// challengeable stays; so does, for keep, that of a claim whose task is
+// unknown here.
 func (cl *claimer) pruneEvidence(ctx context.Context) {
+	claims := cl.ev.SentClaims()
+	if len(claims) == 0 {
+		return
+	}
 	q := verifytypes.NewQueryClient(cl.c.Conn())
-	for _, sc := range cl.ev.SentClaims() {
+	pres, err := q.Params(ctx, &verifytypes.QueryParamsRequest{})
+	if err != nil {
+		cl.log.Warn("reading x/verify's parameters", "err", err)
+		return
+	}
+	window := pres.Params.ChallengeWindowBlocks
+	h, err := cl.c.LatestHeight(ctx)
+	if err != nil {
+		cl.log.Warn("reading the chain's height", "err", err)
+		return
+	}
+	for _, sc := range claims {
 		drop := sc.TaskID == 0 && time.Since(sc.SentAt) > cl.keep
 		if sc.TaskID != 0 {
 			res, err := q.Task(ctx, &verifytypes.QueryTaskRequest{Id: sc.TaskID})
@@ -160,7 +179,8 @@ func (cl *claimer) pruneEvidence(ctx context.Context) {
 				cl.log.Warn("reading a claim's verification task", "task", sc.TaskID, "err", err)
 				return
 			default:
-				drop = res.Task.State.Terminal() && time.Since(sc.SentAt) > cl.keep
+				t := res.Task
+				drop = t.State.Terminal() && window > 0 && h > t.DecidedHeight+window
 			}
 		}
 		if !drop {

@@ -75,7 +75,7 @@ func (s *servingFlags) register(f *pflag.FlagSet) {
 	f.BoolVar(&s.free, "serve-free", false, "provider: serve without payment (no vouchers asked; nothing to claim)")
 	f.DurationVar(&s.claimEvery, "claim-every", 30*time.Second, "provider: how often to claim the usage the clients' vouchers cover (one transaction for every lease) and prune settled receipts")
 	f.StringVar(&s.serveURL, "serve-url", "", "provider: base URL of the inference API others reach (validators fetch claim evidence there; default http://<serve-listen>)")
-	f.DurationVar(&s.keepProofs, "evidence-keep", time.Hour, "provider: how long a claim's receipts and inputs stay after its verification check was decided (a decided check may be challenged)")
+	f.DurationVar(&s.keepProofs, "evidence-keep", 24*time.Hour, "provider: how long a claim's receipts and inputs stay when its verification task is unknown here (otherwise they stay until x/verify passes over the claim or its check's challenge window closes)")
 	f.StringVar(&s.serveAttack, "serve-attack", "", "provider: behave dishonestly when serving, for tests and demos: wrong-outputs (every output changed before it is signed)")
 	f.StringVar(&s.providerToken, "provider-token", "", "gateway: bearer token sent to providers (their --serve-tokens)")
 	f.StringArrayVar(&s.providers, "providers", nil, "gateway: static providers url=model/v+model[;rep=R;price=P;operator=ADDR], repeatable (default: read from the chain)")

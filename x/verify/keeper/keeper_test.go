@@ -499,6 +499,16 @@ func TestOpenChallenge(t *testing.T) {
 	require.Equal(t, types.TASK_STATE_FAILED, f.task(t, res.TaskId).State)
 	stats, _ := f.q.Stats(f.ctx, &types.QueryStatsRequest{})
 	require.EqualValues(t, 1, stats.Stats.Challenges)
+
+	// Once the challenge window has closed the decided task stands: the
+	// provider need not keep its evidence any longer.
+	decided := f.task(t, id).DecidedHeight
+	window := types.DefaultParams().ChallengeWindowBlocks
+	f.ctx = f.ctx.WithBlockHeight(decided + window + 1)
+	before := f.bal(challenger)
+	_, err = f.msg.OpenChallenge(f.ctx, &types.MsgOpenChallenge{Challenger: challenger.String(), TaskId: id})
+	require.ErrorIs(t, err, types.ErrInvalidState, "the challenge window closed")
+	require.Equal(t, before, f.bal(challenger), "a refused challenge costs nothing")
 	require.EqualValues(t, 1, stats.Stats.Passed)
 	require.EqualValues(t, 1, stats.Stats.Failed)
 	f.invariants(t)

@@ -39,7 +39,9 @@ func (k Keeper) OpenDispute(ctx context.Context, disputer string, w types.Work) 
 
 // OpenChallenge re-verifies the work of a decided task with the dispute
 // sample; challenger pays params.challenge_fee, which pays the committee.
-// Anyone may challenge: the fee is the cost of asking.
+// Anyone may challenge, within params.challenge_window_blocks of the
+// decision (providers keep the evidence that long): the fee is the cost
+// of asking.
 func (k Keeper) OpenChallenge(ctx context.Context, challenger string, taskID uint64) (uint64, error) {
 	who, err := k.addr("challenger", challenger)
 	if err != nil {
@@ -55,6 +57,10 @@ func (k Keeper) OpenChallenge(ctx context.Context, challenger string, taskID uin
 	params, err := k.Params.Get(ctx)
 	if err != nil {
 		return 0, err
+	}
+	if w := params.ChallengeWindowBlocks; w > 0 && height(ctx) > t.DecidedHeight+w {
+		return 0, fmt.Errorf("%w: task %d was decided at height %d; its challenge window closed at %d", types.ErrInvalidState,
+			taskID, t.DecidedHeight, t.DecidedHeight+w)
 	}
 	w := t.Work
 	w.Fee, w.FeePayer = params.ChallengeFee, challenger

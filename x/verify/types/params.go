@@ -17,6 +17,8 @@ const (
 	MaxSampleStepsBound = 100_000
 	MaxCommitteeSize    = 100
 	MaxDeadlineBlocks   = 100_000
+	// MaxChallengeWindowBlocks bounds challenge_window_blocks.
+	MaxChallengeWindowBlocks = 10_000_000
 )
 
 // DefaultParams of a new chain. The default level ("standard", every job
@@ -28,7 +30,8 @@ const (
 // 1). Committees of 5 validators, 20 blocks to decide (inside the market's
 // 30-block challenge window), 10% of the provider's collateral slashed on
 // a failure, a validator's whole fee share forfeited on a miss and jail
-// (10 minutes) after 10 net misses.
+// (10 minutes) after 10 net misses; a decided task may be challenged for
+// 3,600 blocks.
 func DefaultParams() Params {
 	return Params{
 		Levels: []Level{
@@ -48,6 +51,7 @@ func DefaultParams() Params {
 		MissThreshold:         10,
 		JailSeconds:           600,
 		MaxDrawsPerBlock:      100,
+		ChallengeWindowBlocks: 3_600,
 	}
 }
 
@@ -115,6 +119,9 @@ func (p Params) Validate() error {
 	}
 	if p.MaxDrawsPerBlock == 0 {
 		return bad("max_draws_per_block must be at least 1")
+	}
+	if p.ChallengeWindowBlocks < 0 || p.ChallengeWindowBlocks > MaxChallengeWindowBlocks {
+		return bad("challenge_window_blocks must be 0 (forever) to %d", MaxChallengeWindowBlocks)
 	}
 	return nil
 }

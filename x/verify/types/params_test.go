@@ -33,6 +33,8 @@ func TestParamsValidate(t *testing.T) {
 		"max sample zero":          func(p *types.Params) { p.MaxSampleSteps = 0 },
 		"max sample huge":          func(p *types.Params) { p.MaxSampleSteps = types.MaxSampleStepsBound + 1 },
 		"no committee":             func(p *types.Params) { p.CommitteeSize = 0 },
+		"negative window":          func(p *types.Params) { p.ChallengeWindowBlocks = -1 },
+		"huge window":              func(p *types.Params) { p.ChallengeWindowBlocks = types.MaxChallengeWindowBlocks + 1 },
 		"huge committee":           func(p *types.Params) { p.CommitteeSize = types.MaxCommitteeSize + 1 },
 		"no deadline":              func(p *types.Params) { p.TaskDeadlineBlocks = 0 },
 		"bad verifier fee":         func(p *types.Params) { p.VerifierFee = sdk.Coin{Denom: "x", Amount: sdkmath.NewInt(-1)} },
