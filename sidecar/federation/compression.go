@@ -1,7 +1,6 @@
 package federation
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math"
 	"os"
@@ -130,12 +129,9 @@ func (r *Residuals) Get(run uint64) ([]float32, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(b)%4 != 0 {
-		return nil, fmt.Errorf("federation: residual file of %d bytes", len(b))
-	}
-	v := make([]float32, len(b)/4)
-	for i := range v {
-		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	v, err := tensor.DecodeFloats(b)
+	if err != nil {
+		return nil, fmt.Errorf("federation: residual file: %w", err)
 	}
 	r.mem[run] = v
 	return v, nil
@@ -155,12 +151,8 @@ func (r *Residuals) Set(run uint64, v []float32) error {
 	if r.dir == "" || v == nil {
 		return nil
 	}
-	b := make([]byte, 4*len(v))
-	for i, x := range v {
-		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
-	}
 	if err := os.MkdirAll(r.dir, 0o755); err != nil {
 		return err
 	}
-	return durable.WriteFile(r.path(run), b, 0o644)
+	return durable.WriteFile(r.path(run), tensor.EncodeFloats(v), 0o644)
 }

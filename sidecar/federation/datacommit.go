@@ -8,6 +8,7 @@ import (
 
 	"github.com/cohortchain/cohort/sidecar/engine"
 	"github.com/cohortchain/cohort/sidecar/merkle"
+	"github.com/cohortchain/cohort/sidecar/tensor"
 )
 
 // A participant of a run that verifies updates commits, when it joins, to
@@ -22,16 +23,7 @@ import (
 // ExampleLeaf is an example's leaf: sha256(0x00 ‖ label, uint32
 // big-endian ‖ inputs, float32 little-endian).
 func ExampleLeaf(label int, inputs []float32) [32]byte {
-	return merkle.Leaf(binary.BigEndian.AppendUint32(nil, uint32(label)), floatBytes(inputs))
-}
-
-// floatBytes is v as little-endian float32s.
-func floatBytes(v []float32) []byte {
-	b := make([]byte, 4*len(v))
-	for i, f := range v {
-		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(f))
-	}
-	return b
+	return merkle.Leaf(binary.BigEndian.AppendUint32(nil, uint32(label)), tensor.EncodeFloats(inputs))
 }
 
 // DataLeaves is ExampleLeaf of every example of ds, in order.
@@ -88,7 +80,7 @@ func RevealBatch(ds engine.Dataset, leaves [][32]byte, cfg engine.TrainConfig, s
 		for j, p := range proof {
 			hexes[j] = hex.EncodeToString(p[:])
 		}
-		b.Examples[k] = BatchExample{Index: uint64(i), Label: ds.Labels[i], Inputs: floatBytes(ds.Inputs[i*ds.Width : (i+1)*ds.Width]), Proof: hexes}
+		b.Examples[k] = BatchExample{Index: uint64(i), Label: ds.Labels[i], Inputs: tensor.EncodeFloats(ds.Inputs[i*ds.Width : (i+1)*ds.Width]), Proof: hexes}
 	}
 	return b, nil
 }
@@ -132,9 +124,11 @@ func CheckBatch(b Batch, root [32]byte, n uint64, width int, cfg engine.TrainCon
 		if !merkle.Verify(root, leaf, e.Index, n, proof) {
 			return nil, nil, fmt.Errorf("federation: example %d is not in the committed data", e.Index)
 		}
-		for j := 0; j < width; j++ {
-			x = append(x, math.Float32frombits(binary.LittleEndian.Uint32(e.Inputs[4*j:])))
+		in, err := tensor.DecodeFloats(e.Inputs)
+		if err != nil {
+			return nil, nil, fmt.Errorf("federation: example %d: %w", e.Index, err)
 		}
+		x = append(x, in...)
 		labels = append(labels, e.Label)
 	}
 	return x, labels, nil

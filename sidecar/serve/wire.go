@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+
+	"github.com/cohortchain/cohort/sidecar/tensor"
 )
 
 // Content types of the predict endpoint.
@@ -43,24 +45,16 @@ type PredictResponse struct {
 	Receipt   Receipt     `json:"receipt"`
 }
 
-// EncodeFloats is the little-endian float32 encoding of v: the binary
-// request and response bodies, and what the input and output hashes hash.
-func EncodeFloats(v []float32) []byte {
-	b := make([]byte, 4*len(v))
-	for i, f := range v {
-		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(f))
-	}
-	return b
-}
+// EncodeFloats is the little-endian float32 encoding of v
+// (tensor.EncodeFloats): the binary request and response bodies, and what
+// the input and output hashes hash.
+func EncodeFloats(v []float32) []byte { return tensor.EncodeFloats(v) }
 
 // DecodeFloats parses a little-endian float32 body.
 func DecodeFloats(b []byte) ([]float32, error) {
-	if len(b)%4 != 0 {
-		return nil, fmt.Errorf("serve: body of %d bytes is not a whole number of float32", len(b))
-	}
-	v := make([]float32, len(b)/4)
-	for i := range v {
-		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	v, err := tensor.DecodeFloats(b)
+	if err != nil {
+		return nil, fmt.Errorf("serve: body: %w", err)
 	}
 	return v, nil
 }

@@ -153,3 +153,26 @@ func (s Set) SameLayout(ref Set) error {
 	}
 	return nil
 }
+
+// EncodeFloats is v as little-endian float32s: the one byte form of a
+// float vector outside the safetensors and checkpoint formats (inference
+// bodies and their hashes, residuals, revealed examples).
+func EncodeFloats(v []float32) []byte {
+	b := make([]byte, 4*len(v))
+	for i, f := range v {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(f))
+	}
+	return b
+}
+
+// DecodeFloats reads little-endian float32s (EncodeFloats).
+func DecodeFloats(b []byte) ([]float32, error) {
+	if len(b)%4 != 0 {
+		return nil, fmt.Errorf("tensor: %d bytes are not a whole number of float32", len(b))
+	}
+	v := make([]float32, len(b)/4)
+	for i := range v {
+		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return v, nil
+}
